@@ -1,0 +1,258 @@
+//! The command line, exactly as typed. Validation and work happen elsewhere.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "robodev",
+    version,
+    about = "Reproducible Docker development environments for robotics (ROS) teams",
+    long_about = "robodev turns a workspace profile (ROS distro, GPU, devices, display, packages) into a \
+                  Docker image and a long-lived container with your workspace mounted under your own \
+                  uid/gid, and the same profile into a VS Code dev container.",
+    after_help = "Examples:\n  robodev up humble          build if needed, then open a shell\n  robodev exec -- colcon build\n  robodev doctor             check this machine for the profile's needs"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// The workspace root (default: the nearest directory with a robodev.yaml, or the current one)
+    #[arg(long, short = 'w', global = true, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// A directory of templates that override the shipped ones by name
+    #[arg(long, global = true, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Show more: the full build log, what robodev decided
+    #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print only errors
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ProfileArg {
+    /// Profile name or path (default: the workspace's robodev.yaml)
+    #[arg(value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct BuildFlags {
+    /// Build without the engine's layer cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Pull a newer base image before building
+    #[arg(long)]
+    pub pull: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the image if needed, start the environment and open a shell in it
+    #[command(
+        after_help = "Examples:\n  robodev up humble\n  robodev up -d            leave it running without attaching\n  robodev up --recreate    apply profile changes to an existing container"
+    )]
+    Up {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[command(flatten)]
+        build: BuildFlags,
+        /// Start in the background; do not open a shell
+        #[arg(long, short = 'd')]
+        detach: bool,
+        /// Recreate the container if the profile changed since it was made
+        #[arg(long)]
+        recreate: bool,
+    },
+    /// Build the profile's image (no build call at all when an identical image exists)
+    #[command(after_help = "Examples:\n  robodev build humble\n  robodev build --no-cache")]
+    Build {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[command(flatten)]
+        build: BuildFlags,
+    },
+    /// Open a shell in the running environment
+    #[command(after_help = "Example:\n  robodev shell")]
+    Shell {
+        #[command(flatten)]
+        profile: ProfileArg,
+    },
+    /// Run a command in the running environment
+    #[command(
+        after_help = "Examples:\n  robodev exec -- colcon build --symlink-install\n  robodev exec jazzy -- ros2 topic list"
+    )]
+    Exec {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// The command and its arguments
+        #[arg(last = true, required = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
+    /// Run a command in a throw-away container (for CI jobs); it is removed afterwards
+    #[command(after_help = "Example:\n  robodev run debian -- colcon test")]
+    Run {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[command(flatten)]
+        build: BuildFlags,
+        #[arg(last = true, required = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
+    /// List robodev environments on this engine
+    #[command(after_help = "Examples:\n  robodev ls\n  robodev ls --json")]
+    Ls {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show this workspace's environment: container, image, whether the profile changed
+    #[command(after_help = "Example:\n  robodev status humble")]
+    Status {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the environment container's logs
+    #[command(after_help = "Example:\n  robodev logs -f")]
+    Logs {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Keep following the log
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only the last N lines
+        #[arg(long, value_name = "N")]
+        tail: Option<String>,
+    },
+    /// Stop the environment (it keeps its changes; `up` starts it again)
+    #[command(after_help = "Example:\n  robodev stop")]
+    Stop {
+        #[command(flatten)]
+        profile: ProfileArg,
+    },
+    /// Remove the environment's container (never the workspace)
+    #[command(
+        after_help = "Examples:\n  robodev down\n  robodev down --volumes   also remove the profile's named volumes"
+    )]
+    Down {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Also remove the named volumes the profile declares
+        #[arg(long)]
+        volumes: bool,
+    },
+    /// Remove robodev images that no container and no known profile uses any more
+    #[command(after_help = "Example:\n  robodev clean --dry-run")]
+    Clean {
+        /// Only list what would be removed
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List the profiles robodev can find (workspace, user, built-in)
+    #[command(after_help = "Example:\n  robodev profiles --json")]
+    Profiles {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work with one profile
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Write the Dockerfile and .dockerignore robodev would build, to read or commit
+    #[command(after_help = "Example:\n  robodev generate humble -o docker/")]
+    Generate {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Output directory
+        #[arg(long, short = 'o', value_name = "DIR", default_value = ".")]
+        output: PathBuf,
+    },
+    /// Check this machine for what the profile needs (engine, devices, display, GPU)
+    #[command(after_help = "Examples:\n  robodev doctor\n  robodev doctor humble --json")]
+    Doctor {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write .devcontainer/ (devcontainer.json and its Dockerfile) from the profile
+    #[command(
+        after_help = "Examples:\n  robodev devcontainer\n  robodev devcontainer --check   in CI: fail when the files are out of date"
+    )]
+    Devcontainer {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Do not write; exit non-zero and show what differs when the files are out of date
+        #[arg(long)]
+        check: bool,
+    },
+    /// Create robodev.yaml for this workspace (a wizard on a terminal, flags otherwise)
+    #[command(
+        after_help = "Examples:\n  robodev init\n  robodev init --distro humble --gpu nvidia --device /dev/ttyUSB0 --x11 --yes"
+    )]
+    Init(InitArgs),
+    /// Print shell completions
+    #[command(
+        after_help = "Example:\n  robodev completions bash > ~/.local/share/bash-completion/completions/robodev"
+    )]
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  robodev man > robodev.1 && man ./robodev.1")]
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Print the profile with its whole `extends:` chain merged and validated
+    #[command(after_help = "Example:\n  robodev profile show humble --json")]
+    Show {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InitArgs {
+    /// ROS distro
+    #[arg(long)]
+    pub distro: Option<String>,
+    /// Variant (ros-core, ros-base, desktop, desktop-full, …)
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// GPU: none, auto, nvidia, dri
+    #[arg(long)]
+    pub gpu: Option<String>,
+    /// A device to pass through (repeatable)
+    #[arg(long = "device", value_name = "PATH")]
+    pub devices: Vec<String>,
+    /// Hotplug class: serial, usb, video, input (repeatable)
+    #[arg(long = "hotplug", value_name = "CLASS")]
+    pub hotplug: Vec<String>,
+    /// Forward the X11 display
+    #[arg(long)]
+    pub x11: bool,
+    /// Forward the Wayland display
+    #[arg(long)]
+    pub wayland: bool,
+    /// Extra apt package (repeatable)
+    #[arg(long = "apt", value_name = "PACKAGE")]
+    pub apt: Vec<String>,
+    /// Profile name (default: the workspace directory's name)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Do not ask; take the flags and defaults
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Overwrite an existing robodev.yaml
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,88 @@
+//! `robodev devcontainer`: write, or `--check`, the `.devcontainer/` files.
+
+use super::Session;
+use crate::devcontainer;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::files::{write_atomic, write_atomic_executable};
+use std::path::PathBuf;
+
+pub async fn devcontainer(s: &Session, reference: Option<&str>, check: bool) -> Result<i32> {
+    let profile = s.profile(reference)?;
+    // The engine is only asked when the GPU choice depends on it; the files do not need one.
+    let engine = if matches!(
+        profile.gpu,
+        crate::profile::GpuMode::Auto | crate::profile::GpuMode::Nvidia
+    ) {
+        Engine::connect().await.ok()
+    } else {
+        None
+    };
+    let plan = s.plan(&profile, engine.as_ref()).await?;
+    let files = devcontainer::generate(&plan);
+    let dir = s.workspace.root.join(".devcontainer");
+    let mut wanted: Vec<(PathBuf, String, bool)> = vec![
+        (
+            dir.join("devcontainer.json"),
+            files.devcontainer_json,
+            false,
+        ),
+        (dir.join("Dockerfile"), files.dockerfile, false),
+    ];
+    for (name, content) in files.context {
+        let executable = !name.starts_with('.');
+        wanted.push((dir.join(name), content, executable));
+    }
+    if check {
+        let mut stale = Vec::new();
+        for (path, content, _) in &wanted {
+            match std::fs::read_to_string(path) {
+                Ok(existing) if existing == *content => {}
+                Ok(existing) => stale.push(format!(
+                    "{} differs:\n{}",
+                    path.display(),
+                    first_difference(&existing, content)
+                )),
+                Err(_) => stale.push(format!("{} is missing", path.display())),
+            }
+        }
+        if stale.is_empty() {
+            s.ui.success(".devcontainer is up to date with the profile");
+            return Ok(0);
+        }
+        for line in &stale {
+            eprintln!("{line}");
+        }
+        return Err(Error::CheckFailed(
+            ".devcontainer is out of date with the profile; run `robodev devcontainer` and commit the result".into(),
+        ));
+    }
+    for (path, content, executable) in &wanted {
+        if *executable {
+            write_atomic_executable(path, content)?;
+        } else {
+            write_atomic(path, content)?;
+        }
+    }
+    s.ui.success(format!(
+        "wrote {} (open the folder in VS Code and choose \"Reopen in Container\")",
+        dir.join("devcontainer.json").display()
+    ));
+    Ok(0)
+}
+
+/// The first differing line, as `- committed` / `+ generated`.
+fn first_difference(existing: &str, wanted: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (existing.lines().collect(), wanted.lines().collect());
+    let i = a
+        .iter()
+        .zip(&b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    format!(
+        "  line {}:\n  - {}\n  + {}",
+        i + 1,
+        a.get(i).copied().unwrap_or("(end of file)"),
+        b.get(i).copied().unwrap_or("(end of file)")
+    )
+}

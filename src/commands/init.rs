@@ -1,0 +1,316 @@
+//! `robodev init`: write robodev.yaml — a wizard on a terminal, flags with `--yes` or without one.
+
+use super::Session;
+use crate::cli::InitArgs;
+use crate::distro::Distro;
+use crate::error::{Error, Result};
+use crate::files::write_atomic;
+use crate::profile::{GpuMode, HotplugClass};
+use crate::profile_source::{self, WORKSPACE_FILE, sanitize_name};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// The answers, however they were given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitAnswers {
+    pub name: String,
+    pub distro: String,
+    pub variant: String,
+    pub gpu: String,
+    pub devices: Vec<String>,
+    pub hotplug: Vec<String>,
+    pub x11: bool,
+    pub wayland: bool,
+    pub apt: Vec<String>,
+    /// Mount point of a detected colcon workspace.
+    pub workspace_mount: Option<String>,
+}
+
+/// A directory is a colcon workspace when it has `src/*/package.xml` (or deeper, one level).
+pub fn colcon_packages(root: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(root.join("src")) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let p = e.path();
+            p.join("package.xml").is_file()
+                || std::fs::read_dir(&p)
+                    .map(|sub| {
+                        sub.flatten()
+                            .any(|s| s.path().join("package.xml").is_file())
+                    })
+                    .unwrap_or(false)
+        })
+        .count()
+}
+
+/// Devices worth offering: serial adapters by id (stable names), then tty and video nodes.
+fn host_devices() -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in ["/dev/serial/by-id", "/dev/v4l/by-id"] {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            let mut v: Vec<String> = rd
+                .flatten()
+                .map(|e| e.path().display().to_string())
+                .collect();
+            v.sort();
+            out.extend(v);
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir("/dev") {
+        let mut v: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| {
+                ["ttyUSB", "ttyACM", "video"].iter().any(|p| {
+                    n.starts_with(p)
+                        && n[p.len()..].chars().all(|c| c.is_ascii_digit())
+                        && n.len() > p.len()
+                })
+            })
+            .map(|n| format!("/dev/{n}"))
+            .collect();
+        v.sort();
+        out.extend(v);
+    }
+    out
+}
+
+fn detected_gpu() -> &'static str {
+    if std::fs::read_dir("/dev")
+        .map(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("nvidia"))
+        })
+        .unwrap_or(false)
+    {
+        "nvidia"
+    } else if Path::new("/dev/dri").is_dir() {
+        "dri"
+    } else {
+        "none"
+    }
+}
+
+fn yaml_string(s: &str) -> String {
+    // A JSON string is a valid YAML double-quoted scalar.
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+pub fn render_profile(a: &InitAnswers) -> String {
+    let mut y = String::from(
+        "# robodev workspace profile: `robodev up` builds and enters it, `robodev devcontainer`\n# makes the VS Code dev container from it. Reference: the README's profile section.\nversion: 1\n",
+    );
+    y.push_str(&format!("name: {}\n", yaml_string(&a.name)));
+    y.push_str(&format!(
+        "ros:\n  distro: {}\n  variant: {}\n",
+        yaml_string(&a.distro),
+        yaml_string(&a.variant)
+    ));
+    if let Some(mount) = &a.workspace_mount {
+        y.push_str(&format!(
+            "workspace:\n  path: .\n  mount: {}\n",
+            yaml_string(mount)
+        ));
+    }
+    if a.gpu != "none" {
+        y.push_str(&format!("gpu: {}\n", yaml_string(&a.gpu)));
+    }
+    if !a.devices.is_empty() {
+        y.push_str("devices:\n");
+        for d in &a.devices {
+            y.push_str(&format!("  - {}\n", yaml_string(d)));
+        }
+    }
+    if !a.hotplug.is_empty() {
+        y.push_str(&format!(
+            "hotplug: [{}]\n",
+            a.hotplug
+                .iter()
+                .map(|h| yaml_string(h))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if a.x11 {
+        y.push_str("x11: true\n");
+    }
+    if a.wayland {
+        y.push_str("wayland: true\n");
+    }
+    if !a.apt.is_empty() {
+        y.push_str("apt:\n");
+        for p in &a.apt {
+            y.push_str(&format!("  - {}\n", yaml_string(p)));
+        }
+    }
+    y
+}
+
+fn from_flags(args: &InitArgs, root: &Path) -> InitAnswers {
+    InitAnswers {
+        name: args.name.clone().unwrap_or_else(|| {
+            sanitize_name(
+                &root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
+        }),
+        distro: args.distro.clone().unwrap_or_else(|| "jazzy".into()),
+        variant: args.variant.clone().unwrap_or_else(|| "ros-base".into()),
+        gpu: args.gpu.clone().unwrap_or_else(|| "none".into()),
+        devices: args.devices.clone(),
+        hotplug: args.hotplug.clone(),
+        x11: args.x11,
+        wayland: args.wayland,
+        apt: args.apt.clone(),
+        workspace_mount: None,
+    }
+}
+
+fn wizard(mut a: InitAnswers) -> Result<InitAnswers> {
+    use dialoguer::{Confirm, Input, MultiSelect, Select};
+    let today = crate::distro::today();
+    let names = Distro::names();
+    let labels: Vec<String> = crate::distro::DISTROS
+        .iter()
+        .map(|d| match (d.end_of_life, d.is_end_of_life(&today)) {
+            (Some(eol), true) => format!(
+                "{} (ROS {}, end of life since {eol})",
+                d.name, d.ros_version
+            ),
+            (Some(eol), false) => {
+                format!("{} (ROS {}, supported until {eol})", d.name, d.ros_version)
+            }
+            (None, _) => format!("{} (ROS {})", d.name, d.ros_version),
+        })
+        .collect();
+    let default = names.iter().position(|n| *n == a.distro).unwrap_or(0);
+    let i = Select::new()
+        .with_prompt("ROS distro")
+        .items(&labels)
+        .default(default)
+        .interact()
+        .map_err(prompt_error)?;
+    let distro = &crate::distro::DISTROS[i];
+    if let Some(w) = distro.life_warning(&today) {
+        eprintln!("warning: {w}");
+    }
+    a.distro = distro.name.to_string();
+    let variants: Vec<&str> = distro.variants.iter().map(|v| v.name()).collect();
+    let vdefault = variants.iter().position(|v| *v == a.variant).unwrap_or(0);
+    a.variant = variants[Select::new()
+        .with_prompt("Variant")
+        .items(&variants)
+        .default(vdefault)
+        .interact()
+        .map_err(prompt_error)?]
+    .to_string();
+    let gdefault = GpuMode::NAMES.iter().position(|g| *g == a.gpu).unwrap_or(0);
+    a.gpu = GpuMode::NAMES[Select::new()
+        .with_prompt(format!("GPU (this machine: {})", detected_gpu()))
+        .items(GpuMode::NAMES)
+        .default(gdefault)
+        .interact()
+        .map_err(prompt_error)?]
+    .to_string();
+    let found = host_devices();
+    if !found.is_empty() {
+        let picked = MultiSelect::new()
+            .with_prompt("Devices to pass through (space toggles)")
+            .items(&found)
+            .interact()
+            .map_err(prompt_error)?;
+        a.devices = picked.into_iter().map(|i| found[i].clone()).collect();
+    }
+    let hot = MultiSelect::new()
+        .with_prompt("Hotplug classes (devices plugged in later, no --privileged)")
+        .items(HotplugClass::NAMES)
+        .interact()
+        .map_err(prompt_error)?;
+    a.hotplug = hot
+        .into_iter()
+        .map(|i| HotplugClass::NAMES[i].to_string())
+        .collect();
+    a.x11 = Confirm::new()
+        .with_prompt("Forward the X11 display (RViz, rqt)?")
+        .default(a.x11)
+        .interact()
+        .map_err(prompt_error)?;
+    let apt: String = Input::new()
+        .with_prompt("Extra apt packages (space separated)")
+        .allow_empty(true)
+        .interact_text()
+        .map_err(prompt_error)?;
+    a.apt.extend(apt.split_whitespace().map(String::from));
+    Ok(a)
+}
+
+fn prompt_error(e: dialoguer::Error) -> Error {
+    match e {
+        dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
+            Error::Cancelled
+        }
+        dialoguer::Error::IO(io) => Error::io("the prompt failed", io),
+    }
+}
+
+pub fn init(s: &Session, args: InitArgs) -> Result<i32> {
+    let root: PathBuf = s.workspace.root.clone();
+    let path = root.join(WORKSPACE_FILE);
+    if path.exists() && !args.force {
+        return Err(Error::usage_with_help(
+            format!("{} already exists", path.display()),
+            "pass --force to replace it",
+        ));
+    }
+    let mut answers = from_flags(&args, &root);
+    let packages = colcon_packages(&root);
+    if packages > 0 {
+        let mount = format!("/workspaces/{}", answers.name);
+        s.ui.info(format!(
+            "found a colcon workspace with {packages} package(s); it will be mounted at {mount}"
+        ));
+        answers.workspace_mount = Some(mount);
+    }
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !args.yes {
+        if !interactive {
+            return Err(Error::usage_with_help(
+                "robodev init needs a terminal to ask its questions",
+                "pass the answers as flags with --yes, e.g. `robodev init --distro humble --gpu nvidia --device /dev/ttyUSB0 --x11 --yes`",
+            ));
+        }
+        if args.gpu.is_none() {
+            answers.gpu = detected_gpu().to_string();
+        }
+        answers.x11 = answers.x11 || std::env::var_os("DISPLAY").is_some();
+        answers = wizard(answers)?;
+    }
+    let text = render_profile(&answers);
+    // Validate what we are about to write exactly as `up` would read it: a bad flag is an error
+    // now, with its field, and no file is written.
+    let file = profile_source::ProfileFile {
+        origin: profile_source::Origin::File(path.clone()),
+        text: text.clone(),
+    };
+    let raw = profile_source::parse(&file)?;
+    let loaded = profile_source::LoadedProfile {
+        raw,
+        name: answers.name.clone(),
+        chain: vec![file.origin.clone()],
+    };
+    let profile = crate::profile::Profile::from_loaded(&loaded, &crate::distro::today())?;
+    for w in &profile.warnings {
+        s.ui.warn(w);
+    }
+    write_atomic(&path, &text)?;
+    s.ui.success(format!(
+        "wrote {}; next: `robodev doctor`, then `robodev up`",
+        path.display()
+    ));
+    Ok(0)
+}

@@ -1,0 +1,108 @@
+//! `ls` and `clean`.
+
+use super::Session;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::ui::print_out;
+use std::collections::BTreeSet;
+
+pub async fn ls(_s: &Session, json: bool) -> Result<i32> {
+    let engine = Engine::connect().await?;
+    let list = engine.list_managed().await?;
+    if json {
+        print_out(&serde_json::to_string_pretty(&list).unwrap_or_default());
+        return Ok(0);
+    }
+    let rows: Vec<[String; 4]> = list
+        .iter()
+        .map(|c| {
+            [
+                c.name.clone(),
+                c.profile.clone(),
+                c.status.clone(),
+                c.workspace.clone(),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "PROFILE", "STATUS", "WORKSPACE"].map(String::from);
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| format!("{cell:w$}", w = widths[i]))
+            .collect();
+        text.push_str(line.join("  ").trim_end());
+        text.push('\n');
+    }
+    print_out(&text);
+    Ok(0)
+}
+
+/// Remove robodev images that no container uses and that no known profile would build now.
+pub async fn clean(s: &Session, dry_run: bool) -> Result<i32> {
+    let engine = Engine::connect().await?;
+    let mut keep: BTreeSet<String> = engine
+        .list_managed()
+        .await?
+        .into_iter()
+        .map(|c| c.image)
+        .collect();
+    keep.extend(engine.all_container_images().await?);
+    for entry in s.search.list() {
+        let reference = match entry.origin {
+            "workspace" => None,
+            "built-in" => Some(entry.name.as_str()),
+            _ => Some(entry.source.as_str()),
+        };
+        let Ok(loaded) = s.search.load(reference) else {
+            continue;
+        };
+        let Ok(profile) = crate::profile::Profile::from_loaded(&loaded, &crate::distro::today())
+        else {
+            continue;
+        };
+        let host = crate::host::HostFacts::probe(&profile);
+        let daemon = s
+            .daemon_facts(&profile, Some(&engine))
+            .await
+            .unwrap_or_default();
+        let user = crate::image_plan::ContainerUser::for_profile(&profile, &host.user);
+        let (gpu, _) = crate::gpu::resolve(profile.gpu, &host, &daemon);
+        let templates = s
+            .global
+            .templates
+            .clone()
+            .or_else(|| profile.templates.as_ref().map(Into::into));
+        let renderer = crate::render::Renderer::new(templates);
+        if let Ok(image) = crate::image_plan::plan_image(&profile, &user, gpu, &renderer) {
+            keep.insert(image.tag);
+        }
+    }
+    let mut removed = 0;
+    for (reference, id) in engine.list_robodev_images().await? {
+        if keep.contains(&reference) || keep.contains(&id) {
+            continue;
+        }
+        if dry_run {
+            print_out(&format!("would remove {reference}"));
+        } else {
+            engine.remove_image(&reference).await?;
+            s.ui.success(format!("removed {reference}"));
+        }
+        removed += 1;
+    }
+    if removed == 0 {
+        s.ui.info("nothing to clean");
+    }
+    Ok(0)
+}

@@ -1,0 +1,64 @@
+//! `profiles`, `profile show`, `generate`.
+
+use super::Session;
+use crate::error::Result;
+use crate::files::{write_atomic, write_atomic_executable};
+use crate::ui::print_out;
+use std::path::Path;
+
+pub fn list(s: &Session, json: bool) -> Result<i32> {
+    let entries = s.search.list();
+    if json {
+        print_out(&serde_json::to_string_pretty(&entries).unwrap_or_default());
+        return Ok(0);
+    }
+    let width = entries
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut text = format!("{:width$}  {:9}  SOURCE\n", "NAME", "ORIGIN");
+    for e in &entries {
+        text.push_str(&format!(
+            "{:width$}  {:9}  {}\n",
+            e.name, e.origin, e.source
+        ));
+    }
+    print_out(&text);
+    Ok(0)
+}
+
+pub fn show(s: &Session, reference: Option<&str>, json: bool) -> Result<i32> {
+    let profile = s.profile(reference)?;
+    if json {
+        print_out(&serde_json::to_string_pretty(&profile).unwrap_or_default());
+    } else {
+        let value = serde_json::to_value(&profile).unwrap_or_default();
+        let yaml = serde_saphyr::to_string(&value).unwrap_or_default();
+        print_out(&format!(
+            "# composed from: {}\n{yaml}",
+            profile.chain.join(" ← ")
+        ));
+    }
+    Ok(0)
+}
+
+pub async fn generate(s: &Session, reference: Option<&str>, output: &Path) -> Result<i32> {
+    let profile = s.profile(reference)?;
+    let plan = s.plan(&profile, None).await?;
+    write_atomic(&output.join("Dockerfile"), &plan.image.dockerfile)?;
+    for (name, content) in &plan.image.context {
+        if name.starts_with('.') {
+            write_atomic(&output.join(name), content)?;
+        } else {
+            write_atomic_executable(&output.join(name), content)?;
+        }
+    }
+    s.ui.success(format!(
+        "wrote Dockerfile, .dockerignore and robodev-entrypoint to {} (image tag {})",
+        output.display(),
+        plan.image.tag
+    ));
+    Ok(0)
+}

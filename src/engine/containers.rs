@@ -1,0 +1,472 @@
+//! Containers: create from a plan, find, start, stop, remove, exec, run, list, logs.
+
+use super::stdio::{self, Attached};
+use super::{Engine, api_error, is_not_found};
+use crate::container_plan::{ContainerPlan, LABEL_MANAGED, MountKind};
+use crate::error::{Error, Result};
+use bollard::models::{
+    ContainerCreateBody, DeviceMapping, DeviceRequest, HostConfig, Mount, MountType,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, ListContainersOptions, LogsOptions, RemoveContainerOptions,
+    StopContainerOptions, WaitContainerOptions,
+};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerState {
+    pub id: String,
+    pub running: bool,
+    pub status: String,
+    pub labels: HashMap<String, String>,
+    pub image: String,
+}
+
+impl ContainerState {
+    pub fn is_managed(&self) -> bool {
+        self.labels.get(LABEL_MANAGED).is_some_and(|v| v == "true")
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ManagedContainer {
+    pub name: String,
+    pub profile: String,
+    pub workspace: String,
+    pub state: String,
+    pub status: String,
+    pub image: String,
+}
+
+/// What to run in a container, and how to connect the terminal.
+#[derive(Clone, Debug)]
+pub struct ExecSpec {
+    pub cmd: Vec<String>,
+    pub user: String,
+    pub working_dir: String,
+    pub env: Vec<String>,
+    pub tty: bool,
+    pub stdin: bool,
+}
+
+pub fn create_body(
+    plan: &ContainerPlan,
+    cmd: Option<Vec<String>>,
+    interactive: bool,
+) -> ContainerCreateBody {
+    let mounts = plan
+        .mounts
+        .iter()
+        .map(|m| Mount {
+            target: Some(m.target.clone()),
+            source: (m.kind != MountKind::Tmpfs).then(|| m.source.clone()),
+            typ: Some(match m.kind {
+                MountKind::Bind => MountType::BIND,
+                MountKind::Volume => MountType::VOLUME,
+                MountKind::Tmpfs => MountType::TMPFS,
+            }),
+            read_only: Some(m.readonly),
+            ..Default::default()
+        })
+        .collect();
+    let devices = plan
+        .devices
+        .iter()
+        .map(|d| DeviceMapping {
+            path_on_host: Some(d.host.clone()),
+            path_in_container: Some(d.container.clone()),
+            cgroup_permissions: Some("rwm".into()),
+        })
+        .collect();
+    let device_requests = plan
+        .gpu_requests
+        .iter()
+        .map(|g| DeviceRequest {
+            driver: Some(g.driver.clone()),
+            count: Some(g.count),
+            device_ids: (!g.device_ids.is_empty()).then(|| g.device_ids.clone()),
+            capabilities: (!g.capabilities.is_empty()).then(|| g.capabilities.clone()),
+            options: None,
+        })
+        .collect();
+    let host_config = HostConfig {
+        mounts: Some(mounts),
+        devices: Some(devices),
+        device_cgroup_rules: Some(plan.device_cgroup_rules.clone()),
+        device_requests: Some(device_requests),
+        group_add: Some(plan.group_add.clone()),
+        network_mode: Some(plan.network_mode.clone()),
+        ipc_mode: plan.ipc_mode.clone(),
+        shm_size: plan.shm_size.map(|s| s as i64),
+        privileged: Some(plan.privileged),
+        init: Some(plan.init),
+        cap_add: Some(plan.cap_add.clone()),
+        security_opt: Some(plan.security_opt.clone()),
+        runtime: plan.runtime.clone(),
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        image: Some(plan.image.clone()),
+        user: Some(plan.user_spec()),
+        working_dir: Some(plan.working_dir.clone()),
+        env: Some(plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        labels: Some(plan.labels.clone().into_iter().collect()),
+        cmd,
+        tty: Some(interactive),
+        open_stdin: Some(interactive),
+        stdin_once: Some(interactive),
+        attach_stdin: Some(interactive),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        host_config: Some(host_config),
+        ..Default::default()
+    }
+}
+
+impl Engine {
+    pub async fn find_container(&self, name: &str) -> Result<Option<ContainerState>> {
+        match self.docker.inspect_container(name, None).await {
+            Ok(c) => {
+                let state = c.state.unwrap_or_default();
+                let config = c.config.unwrap_or_default();
+                Ok(Some(ContainerState {
+                    id: c.id.unwrap_or_default(),
+                    running: state.running.unwrap_or(false),
+                    status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+                    labels: config.labels.unwrap_or_default(),
+                    image: config.image.unwrap_or_default(),
+                }))
+            }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(api_error(&format!("inspect container {name}"), e)),
+        }
+    }
+
+    pub async fn create_container(&self, plan: &ContainerPlan) -> Result<String> {
+        let options = CreateContainerOptions {
+            name: Some(plan.name.clone()),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_container(Some(options), create_body(plan, None, false))
+            .await
+            .map_err(|e| api_error(&format!("create container {}", plan.name), e))?;
+        Ok(created.id)
+    }
+
+    pub async fn start_container(&self, name: &str) -> Result<()> {
+        self.docker
+            .start_container(name, None)
+            .await
+            .map_err(|e| api_error(&format!("start container {name}"), e))
+    }
+
+    pub async fn stop_container(&self, name: &str) -> Result<()> {
+        let options = StopContainerOptions {
+            t: Some(5),
+            ..Default::default()
+        };
+        self.docker
+            .stop_container(name, Some(options))
+            .await
+            .map_err(|e| api_error(&format!("stop container {name}"), e))
+    }
+
+    /// Remove the container. Bind-mounted sources (the workspace) are never touched by the
+    /// engine; named volumes are removed only when the caller names them.
+    pub async fn remove_container(&self, name: &str) -> Result<()> {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: false,
+            ..Default::default()
+        };
+        self.docker
+            .remove_container(name, Some(options))
+            .await
+            .map_err(|e| api_error(&format!("remove container {name}"), e))
+    }
+
+    pub async fn remove_volume(&self, name: &str) -> Result<()> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(api_error(&format!("remove volume {name}"), e)),
+        }
+    }
+
+    pub async fn list_managed(&self) -> Result<Vec<ManagedContainer>> {
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec![format!("{LABEL_MANAGED}=true")],
+            )])),
+            ..Default::default()
+        };
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| api_error("list containers", e))?;
+        let mut out: Vec<ManagedContainer> = list
+            .into_iter()
+            .map(|c| {
+                let labels = c.labels.unwrap_or_default();
+                let label = |k: &str| labels.get(k).cloned().unwrap_or_default();
+                ManagedContainer {
+                    name: c
+                        .names
+                        .and_then(|n| n.first().cloned())
+                        .unwrap_or_default()
+                        .trim_start_matches('/')
+                        .to_string(),
+                    profile: label(crate::container_plan::LABEL_PROFILE),
+                    workspace: label(crate::container_plan::LABEL_WORKSPACE),
+                    state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                    status: c.status.unwrap_or_default(),
+                    image: c.image.unwrap_or_default(),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Images robodev built: (tag or id, hash label).
+    pub async fn list_robodev_images(&self) -> Result<Vec<(String, String)>> {
+        let options = bollard::query_parameters::ListImagesOptions {
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec!["robodev.hash".to_string()],
+            )])),
+            ..Default::default()
+        };
+        let images = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| api_error("list images", e))?;
+        Ok(images
+            .into_iter()
+            .flat_map(|i| {
+                let tags: Vec<String> = i
+                    .repo_tags
+                    .into_iter()
+                    .filter(|t| t != "<none>:<none>")
+                    .collect();
+                let id = i.id.clone();
+                if tags.is_empty() {
+                    vec![(id.clone(), id)]
+                } else {
+                    tags.into_iter().map(|t| (t, id.clone())).collect()
+                }
+            })
+            .collect())
+    }
+
+    pub async fn remove_image(&self, reference: &str) -> Result<()> {
+        self.docker
+            .remove_image(
+                reference,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| api_error(&format!("remove image {reference}"), e))
+    }
+
+    /// Run a command in a running container; returns its exit code.
+    pub async fn exec(&self, container: &str, spec: &ExecSpec) -> Result<i32> {
+        let config = bollard::exec::CreateExecOptions {
+            cmd: Some(spec.cmd.clone()),
+            user: Some(spec.user.clone()),
+            working_dir: Some(spec.working_dir.clone()),
+            env: Some(spec.env.clone()),
+            tty: Some(spec.tty),
+            attach_stdin: Some(spec.stdin),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec = self
+            .docker
+            .create_exec(container, config)
+            .await
+            .map_err(|e| api_error(&format!("run a command in {container}"), e))?;
+        let started = self
+            .docker
+            .start_exec(
+                &exec.id,
+                Some(bollard::exec::StartExecOptions {
+                    detach: false,
+                    tty: spec.tty,
+                    output_capacity: None,
+                }),
+            )
+            .await
+            .map_err(|e| api_error(&format!("run a command in {container}"), e))?;
+        if let bollard::exec::StartExecResults::Attached { output, input } = started {
+            let docker = self.docker.clone();
+            let id = exec.id.clone();
+            let resize = move |height: u16, width: u16| {
+                let docker = docker.clone();
+                let id = id.clone();
+                async move {
+                    let _ = docker
+                        .resize_exec(&id, bollard::exec::ResizeExecOptions { height, width })
+                        .await;
+                }
+            };
+            stdio::pump(Attached { output, input }, spec.tty, spec.stdin, resize).await?;
+        }
+        let inspect = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|e| api_error("read the command's exit code", e))?;
+        Ok(inspect.exit_code.unwrap_or(0) as i32)
+    }
+
+    /// A throw-away container: create, attach, start, wait, remove. Returns the exit code.
+    pub async fn run(&self, plan: &ContainerPlan, cmd: Vec<String>, tty: bool) -> Result<i32> {
+        let mut labels = plan.clone();
+        labels.labels.insert("robodev.run".into(), "true".into());
+        labels.labels.remove(LABEL_MANAGED);
+        let created = self
+            .docker
+            .create_container(
+                None::<CreateContainerOptions>,
+                create_body(&labels, Some(cmd), tty),
+            )
+            .await
+            .map_err(|e| api_error("create a container", e))?;
+        let id = created.id;
+        let result = self.run_created(&id, tty).await;
+        let _ = self
+            .docker
+            .remove_container(
+                &id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+            )
+            .await;
+        result
+    }
+
+    async fn run_created(&self, id: &str, tty: bool) -> Result<i32> {
+        let attach = bollard::query_parameters::AttachContainerOptions {
+            stdin: tty,
+            stdout: true,
+            stderr: true,
+            stream: true,
+            logs: false,
+            ..Default::default()
+        };
+        let attached = self
+            .docker
+            .attach_container(id, Some(attach))
+            .await
+            .map_err(|e| api_error("attach to the container", e))?;
+        self.start_container(id).await?;
+        let docker = self.docker.clone();
+        let cid = id.to_string();
+        let resize = move |height: u16, width: u16| {
+            let docker = docker.clone();
+            let cid = cid.clone();
+            async move {
+                let _ = docker
+                    .resize_container_tty(
+                        &cid,
+                        bollard::query_parameters::ResizeContainerTTYOptions {
+                            h: height as i32,
+                            w: width as i32,
+                        },
+                    )
+                    .await;
+            }
+        };
+        stdio::pump(
+            Attached {
+                output: attached.output,
+                input: attached.input,
+            },
+            tty,
+            tty,
+            resize,
+        )
+        .await?;
+        let mut wait = self.docker.wait_container(
+            id,
+            Some(WaitContainerOptions {
+                condition: "not-running".into(),
+            }),
+        );
+        let code = match wait.next().await {
+            Some(Ok(r)) => r.status_code,
+            // bollard reports a non-zero exit as an error carrying the code.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+            Some(Err(e)) => return Err(api_error("wait for the container", e)),
+            None => 0,
+        };
+        Ok(code as i32)
+    }
+
+    pub async fn logs(&self, name: &str, follow: bool, tail: Option<String>) -> Result<()> {
+        use std::io::Write;
+        let options = LogsOptions {
+            follow,
+            stdout: true,
+            stderr: true,
+            tail: tail.unwrap_or_else(|| "all".into()),
+            ..Default::default()
+        };
+        let mut stream = self.docker.logs(name, Some(options));
+        while let Some(item) = stream.next().await {
+            match item.map_err(|e| api_error(&format!("read the logs of {name}"), e))? {
+                bollard::container::LogOutput::StdErr { message } => {
+                    let _ = std::io::stderr().write_all(&message);
+                }
+                other => {
+                    let _ = std::io::stdout().write_all(&other.into_bytes());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A name conflict: a container with our name that robodev did not create.
+pub fn foreign_container_error(name: &str) -> Error {
+    Error::Engine {
+        action: format!("cannot use the container name {name}"),
+        message: "a container with that name exists and was not created by robodev".into(),
+        help: Some(format!(
+            "rename or remove it (`docker rename {name} {name}-old`), then run robodev again"
+        )),
+    }
+}
+
+impl Engine {
+    /// The image (as named at creation) of every container, robodev's or not.
+    pub async fn all_container_images(&self) -> Result<Vec<String>> {
+        let options = ListContainersOptions {
+            all: true,
+            ..Default::default()
+        };
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| api_error("list containers", e))?;
+        Ok(list.into_iter().filter_map(|c| c.image).collect())
+    }
+}

@@ -1,0 +1,169 @@
+//! The one error type. Every variant says what happened and, where it can, what to do next.
+//! Exit codes are stable: 1 = the operation failed, 2 = bad input or usage.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where in a profile file a value came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct SourcePos {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for SourcePos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A profile value is wrong: we know the file, position and field.
+    #[error("{pos}: {field}: {message}")]
+    Profile {
+        pos: SourcePos,
+        field: String,
+        message: String,
+        help: Option<String>,
+    },
+    /// Bad input that has no position in a file (a flag, a name on the command line).
+    #[error("{message}")]
+    Usage {
+        message: String,
+        help: Option<String>,
+    },
+    /// The Docker engine refused or failed an operation.
+    #[error("{action}: {message}")]
+    Engine {
+        action: String,
+        message: String,
+        help: Option<String>,
+    },
+    /// A Dockerfile step failed during `build`.
+    #[error("build of {image} failed at step {step}: {message}")]
+    Build {
+        image: String,
+        step: String,
+        message: String,
+        log_tail: Vec<String>,
+    },
+    /// Something the host is missing at `up` (a device, a display).
+    #[error("{message}")]
+    Host {
+        message: String,
+        help: Option<String>,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A check (`devcontainer --check`, `doctor`) found problems; the details were printed.
+    #[error("{0}")]
+    CheckFailed(String),
+    /// The user declined a prompt.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn usage_with_help(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            help: Some(help.into()),
+        }
+    }
+
+    pub fn profile(
+        pos: SourcePos,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Self {
+        Error::Profile {
+            pos,
+            field: field.into(),
+            message: message.into(),
+            help,
+        }
+    }
+
+    pub fn host(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Error::Host {
+            message: message.into(),
+            help: Some(help.into()),
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn io_path(verb: &str, path: &std::path::Path, source: std::io::Error) -> Self {
+        Error::io(format!("cannot {verb} {}", path.display()), source)
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Profile { .. } | Error::Usage { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    pub fn help(&self) -> Option<&str> {
+        match self {
+            Error::Profile { help, .. }
+            | Error::Usage { help, .. }
+            | Error::Engine { help, .. }
+            | Error::Host { help, .. } => help.as_deref(),
+            Error::Build { .. } => Some("run again with -v to see the whole build log"),
+            _ => None,
+        }
+    }
+
+    /// The text shown to the user: the message, the log tail of a failed build, and the help.
+    pub fn report(&self) -> String {
+        let mut out = format!("error: {self}");
+        if let Error::Build { log_tail, .. } = self
+            && !log_tail.is_empty()
+        {
+            out.push_str("\n\nlast lines of the failing step:\n");
+            for line in log_tail {
+                out.push_str("  | ");
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        if let Some(help) = self.help() {
+            out.push_str("\n  help: ");
+            out.push_str(help);
+        }
+        out
+    }
+}
+
+/// Refuse to write into a path that is not ours; used by commands that write files.
+pub fn ensure_parent(path: &std::path::Path) -> Result<PathBuf> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io_path("create directory", &parent, e))?;
+    Ok(parent)
+}

@@ -1,0 +1,388 @@
+//! The grammars every profile string must match before it may reach a Dockerfile, a shell or
+//! a mount specification. A value that does not match is rejected with the rule it broke;
+//! values that do match are still quoted where they are used.
+
+/// Debian package name, optionally pinned: `name`, `name=version`, `name:arch`.
+/// Policy §5.6.1: lowercase letters, digits, `+ - .`, at least two characters, starting alnum.
+pub fn apt_package(s: &str) -> Result<(), String> {
+    let (name_arch, version) = match s.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (s, None),
+    };
+    let (name, arch) = match name_arch.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (name_arch, None),
+    };
+    let name_ok = name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+    if !name_ok {
+        return Err(format!(
+            "`{s}` is not a Debian package name (lowercase letters, digits, `+`, `-`, `.`; \
+             optionally `=VERSION`)"
+        ));
+    }
+    if let Some(arch) = arch
+        && (arch.is_empty()
+            || !arch
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+    {
+        return Err(format!("`{arch}` in `{s}` is not a Debian architecture"));
+    }
+    if let Some(v) = version
+        && (v.is_empty()
+            || !v.starts_with(|c: char| c.is_ascii_digit())
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".+~:-*".contains(c)))
+    {
+        return Err(format!("`{v}` in `{s}` is not a Debian version"));
+    }
+    Ok(())
+}
+
+/// A PEP 508 requirement restricted to what a dev environment needs:
+/// `name`, `name[extra1,extra2]`, followed by version clauses like `>=1.2,<2`.
+/// No URLs, no environment markers, no spaces inside, nothing a shell would interpret.
+pub fn pip_requirement(s: &str) -> Result<(), String> {
+    let err = || {
+        format!(
+            "`{s}` is not a pip requirement robodev accepts (NAME, NAME[EXTRA], \
+             NAME==1.2, NAME>=1,<2; no URLs or markers)"
+        )
+    };
+    let name_end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .unwrap_or(s.len());
+    let (name, mut rest) = s.split_at(name_end);
+    if name.is_empty()
+        || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Err(err());
+    }
+    if let Some(after) = rest.strip_prefix('[') {
+        let close = after.find(']').ok_or_else(err)?;
+        let extras = &after[..close];
+        if extras.is_empty()
+            || !extras.split(',').all(|e| {
+                !e.is_empty()
+                    && e.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            })
+        {
+            return Err(err());
+        }
+        rest = &after[close + 1..];
+    }
+    if rest.is_empty() {
+        return Ok(());
+    }
+    for clause in rest.split(',') {
+        let op_len = ["===", "~=", "==", "!=", "<=", ">=", "<", ">"]
+            .iter()
+            .find(|op| clause.starts_with(**op))
+            .map(|op| op.len())
+            .ok_or_else(err)?;
+        let version = &clause[op_len..];
+        if version.is_empty()
+            || !version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".*+!-_".contains(c))
+        {
+            return Err(err());
+        }
+    }
+    Ok(())
+}
+
+/// POSIX-portable environment variable name.
+pub fn env_name(s: &str) -> Result<(), String> {
+    let ok = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not an environment variable name (letters, digits, `_`; not starting with a digit)"
+        ))
+    }
+}
+
+/// Environment values go into `ENV` lines and container configs: any text but control characters.
+pub fn env_value(s: &str) -> Result<(), String> {
+    match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "the value contains the control character {c:?}; environment values must be one line"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A Docker image reference: `[registry[:port]/]repo[/repo…][:tag][@sha256:<64 hex>]`.
+pub fn image_reference(s: &str) -> Result<(), String> {
+    let err = |why: &str| {
+        Err(format!(
+            "`{s}` is not an image reference ({why}); expected e.g. `ros:humble-ros-base` or \
+             `ros@sha256:<64 hex digits>`"
+        ))
+    };
+    let (name_tag, digest) = match s.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (s, None),
+    };
+    if let Some(d) = digest {
+        let Some(hex) = d.strip_prefix("sha256:") else {
+            return err("a digest starts with `sha256:`");
+        };
+        if hex.len() != 64
+            || !hex
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        {
+            return err("a sha256 digest has 64 lowercase hex digits");
+        }
+    }
+    // A tag is after the last ':' that follows the last '/'.
+    let last_slash = name_tag.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let (name, tag) = match name_tag[last_slash..].rfind(':') {
+        Some(i) => (
+            &name_tag[..last_slash + i],
+            Some(&name_tag[last_slash + i + 1..]),
+        ),
+        None => (name_tag, None),
+    };
+    if let Some(tag) = tag
+        && (tag.is_empty()
+            || tag.len() > 128
+            || !tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            || !tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)))
+    {
+        return err("a tag is letters, digits, `_ . -`");
+    }
+    if name.is_empty() {
+        return err("the name is empty");
+    }
+    for (i, component) in name.split('/').enumerate() {
+        let is_registry = i == 0
+            && name.contains('/')
+            && (component.contains('.') || component.contains(':') || component == "localhost");
+        let ok = if is_registry {
+            !component.is_empty()
+                && component
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
+        } else {
+            !component.is_empty()
+                && component.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && component.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && component
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        };
+        if !ok {
+            return err("name components are lowercase letters, digits, `. _ -`");
+        }
+    }
+    Ok(())
+}
+
+/// `os/arch[/variant]`, e.g. `linux/amd64`, `linux/arm64/v8`.
+pub fn platform(s: &str) -> Result<(), String> {
+    let parts: Vec<&str> = s.split('/').collect();
+    let ok = (2..=3).contains(&parts.len())
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a platform like `linux/amd64` or `linux/arm64`"
+        ))
+    }
+}
+
+/// A profile name: it becomes part of image tags and container names.
+pub fn profile_name(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a profile name (lowercase letters, digits, `. _ -`, at most 64 characters)"
+        ))
+    }
+}
+
+/// An absolute path inside the container or on the host that is safe in every place robodev
+/// writes it, including the comma-separated `--mount` / devcontainer mount string form.
+pub fn safe_path(s: &str, absolute: bool) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("the path is empty".into());
+    }
+    if absolute && !s.starts_with('/') {
+        return Err(format!("`{s}` is not an absolute path"));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| c.is_control() || ",\"'`$\\=".contains(*c))
+    {
+        return Err(format!(
+            "`{s}` contains {c:?}, which robodev does not allow in paths"
+        ));
+    }
+    if s.split('/').any(|part| part == "..") {
+        return Err(format!("`{s}` contains `..`"));
+    }
+    Ok(())
+}
+
+/// A user or group name for `useradd`.
+pub fn user_name(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 32
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{s}` is not a portable user name"))
+    }
+}
+
+/// `2g`, `512m`, `1024` (bytes) → bytes.
+pub fn byte_size(s: &str) -> Result<u64, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let lower = lower.strip_suffix('b').unwrap_or(&lower);
+    let (digits, unit) = match lower.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => lower.split_at(i),
+        None => (lower, ""),
+    };
+    let multiplier: u64 = match unit {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{s}` is not a size like `2g`, `512m` or a number of bytes"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{s}` is not a size like `2g`, `512m` or a number of bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apt_names() {
+        for ok in [
+            "git",
+            "ros-humble-rviz2",
+            "libc6:amd64",
+            "g++",
+            "python3-pip=23.0+dfsg-1",
+        ] {
+            assert!(apt_package(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "Git",
+            "git; rm -rf /",
+            "git\nRUN x",
+            "$(id)",
+            "-o",
+            "git=",
+            "x=a b",
+        ] {
+            assert!(apt_package(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pip_requirements() {
+        for ok in [
+            "numpy",
+            "numpy>=1.24,<2",
+            "opencv-python==4.9.0.80",
+            "black[jupyter]",
+            "a.b_c",
+        ] {
+            assert!(pip_requirement(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "numpy; os_name=='nt'",
+            "git+https://x",
+            "numpy >= 1",
+            "-r x",
+            "a'b",
+            "numpy>=",
+            "x[]",
+        ] {
+            assert!(pip_requirement(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn images() {
+        for ok in [
+            "ros:humble-ros-base",
+            "osrf/ros:jazzy-desktop",
+            "localhost:5000/team/img:1.0",
+            "debian:bookworm",
+            "ubuntu@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(image_reference(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "Ros:humble",
+            "ros:humble\nRUN id",
+            "ros:",
+            "ros@sha256:abc",
+            "a b",
+            "ros:$(id)",
+        ] {
+            assert!(image_reference(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(byte_size("2g"), Ok(2 << 30));
+        assert_eq!(byte_size("512M"), Ok(512 << 20));
+        assert_eq!(byte_size("1024"), Ok(1024));
+        assert!(byte_size("lots").is_err());
+        assert!(byte_size("0").is_err());
+    }
+
+    #[test]
+    fn paths() {
+        assert!(safe_path("/dev/ttyUSB0", true).is_ok());
+        assert!(safe_path("relative", true).is_err());
+        assert!(safe_path("/a,b", true).is_err());
+        assert!(safe_path("/a/../b", true).is_err());
+    }
+}

@@ -1,0 +1,260 @@
+//! The raw workspace profile: exactly what the YAML says, every leaf with its position.
+//! Nothing here is validated beyond its shape; `profile.rs` turns it into a checked model.
+
+use crate::sourced::Sourced;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The top-level field names, for "did you mean" suggestions.
+pub const FIELDS: &[&str] = &[
+    "version",
+    "name",
+    "extends",
+    "ros",
+    "base_image",
+    "platform",
+    "apt",
+    "pip",
+    "env",
+    "mounts",
+    "workspace",
+    "user",
+    "shell",
+    "network",
+    "ipc",
+    "shm_size",
+    "privileged",
+    "gpu",
+    "devices",
+    "hotplug",
+    "x11",
+    "wayland",
+    "audio",
+    "ssh_agent",
+    "git_config",
+    "templates",
+];
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    pub version: Option<Sourced<u32>>,
+    pub name: Option<Sourced<String>>,
+    pub extends: Option<Sourced<String>>,
+    pub ros: Option<RawRos>,
+    pub base_image: Option<Sourced<String>>,
+    pub platform: Option<Sourced<String>>,
+    #[serde(default)]
+    pub apt: Vec<Sourced<String>>,
+    #[serde(default)]
+    pub pip: Vec<Sourced<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Sourced<String>>,
+    #[serde(default)]
+    pub mounts: Vec<Sourced<RawMount>>,
+    pub workspace: Option<RawWorkspace>,
+    pub user: Option<Sourced<String>>,
+    pub shell: Option<Sourced<String>>,
+    pub network: Option<Sourced<String>>,
+    pub ipc: Option<Sourced<String>>,
+    pub shm_size: Option<Sourced<String>>,
+    pub privileged: Option<Sourced<bool>>,
+    pub gpu: Option<Sourced<String>>,
+    #[serde(default)]
+    pub devices: Vec<Sourced<RawDevice>>,
+    #[serde(default)]
+    pub hotplug: Vec<Sourced<String>>,
+    pub x11: Option<Sourced<bool>>,
+    pub wayland: Option<Sourced<bool>>,
+    pub audio: Option<Sourced<bool>>,
+    pub ssh_agent: Option<Sourced<bool>>,
+    pub git_config: Option<Sourced<bool>>,
+    /// A directory of templates overriding the shipped ones by name (relative to the profile).
+    pub templates: Option<Sourced<String>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRos {
+    pub distro: Option<Sourced<String>>,
+    pub variant: Option<Sourced<String>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkspace {
+    /// Host path, relative to the workspace root.
+    pub path: Option<Sourced<String>>,
+    /// Mount point inside the container.
+    pub mount: Option<Sourced<String>>,
+}
+
+/// `- /dev/ttyUSB0` or `- {path: /dev/serial/by-id/…, as: /dev/lidar, optional: true}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RawDevice {
+    pub path: String,
+    #[serde(rename = "as", default, skip_serializing_if = "Option::is_none")]
+    pub inside: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+}
+
+/// `- ~/data:/data:ro` or `- {source: ~/data, target: /data, readonly: true, type: bind}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RawMount {
+    pub source: Option<String>,
+    pub target: String,
+    #[serde(default)]
+    pub readonly: bool,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+}
+
+/// Accept a plain string or a map for list entries that have a short form.
+struct ShortOrLong<T>(std::marker::PhantomData<T>, fn(&str) -> Result<T, String>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ShortOrLong<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or a map")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.1)(v).map_err(E::custom)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map))
+    }
+}
+
+impl<'de> Deserialize<'de> for RawDevice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Long {
+            path: String,
+            #[serde(rename = "as", default)]
+            inside: Option<String>,
+            #[serde(default)]
+            optional: bool,
+        }
+        let long = d.deserialize_any(ShortOrLong::<Long>(Default::default(), |s| {
+            Ok(Long {
+                path: s.to_string(),
+                inside: None,
+                optional: false,
+            })
+        }))?;
+        Ok(RawDevice {
+            path: long.path,
+            inside: long.inside,
+            optional: long.optional,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RawMount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let long = d.deserialize_any(ShortOrLong::<MountLong>(
+            Default::default(),
+            parse_short_mount,
+        ))?;
+        Ok(RawMount {
+            source: long.source,
+            target: long.target,
+            readonly: long.readonly,
+            kind: long.kind,
+        })
+    }
+}
+
+/// `SOURCE:TARGET` or `SOURCE:TARGET:ro|rw`.
+fn parse_short_mount(s: &str) -> Result<MountLong, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [s, t] => (*s, *t, None),
+        [s, t, m] => (*s, *t, Some(*m)),
+        _ => {
+            return Err(format!(
+                "mount `{s}` is not `SOURCE:TARGET` or `SOURCE:TARGET:ro`"
+            ));
+        }
+    };
+    let readonly = match mode {
+        None | Some("rw") => false,
+        Some("ro") => true,
+        Some(other) => return Err(format!("mount mode `{other}` is not `ro` or `rw`")),
+    };
+    Ok(MountLong {
+        source: Some(source.to_string()),
+        target: target.to_string(),
+        readonly,
+        kind: None,
+    })
+}
+
+/// The long form of a mount; the short-form parser builds the same shape.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MountLong {
+    source: Option<String>,
+    target: String,
+    #[serde(default)]
+    readonly: bool,
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+}
+
+impl RawProfile {
+    /// Compose `self` (the parent) with `child`: maps merge, lists append, scalars override.
+    pub fn merged_with(self, child: RawProfile) -> RawProfile {
+        let mut env = self.env;
+        env.extend(child.env);
+        RawProfile {
+            version: child.version.or(self.version),
+            name: child.name.or(self.name),
+            extends: child.extends,
+            ros: merge_option(self.ros, child.ros, |p, c| RawRos {
+                distro: c.distro.or(p.distro),
+                variant: c.variant.or(p.variant),
+            }),
+            base_image: child.base_image.or(self.base_image),
+            platform: child.platform.or(self.platform),
+            apt: [self.apt, child.apt].concat(),
+            pip: [self.pip, child.pip].concat(),
+            env,
+            mounts: [self.mounts, child.mounts].concat(),
+            workspace: merge_option(self.workspace, child.workspace, |p, c| RawWorkspace {
+                path: c.path.or(p.path),
+                mount: c.mount.or(p.mount),
+            }),
+            user: child.user.or(self.user),
+            shell: child.shell.or(self.shell),
+            network: child.network.or(self.network),
+            ipc: child.ipc.or(self.ipc),
+            shm_size: child.shm_size.or(self.shm_size),
+            privileged: child.privileged.or(self.privileged),
+            gpu: child.gpu.or(self.gpu),
+            devices: [self.devices, child.devices].concat(),
+            hotplug: [self.hotplug, child.hotplug].concat(),
+            x11: child.x11.or(self.x11),
+            wayland: child.wayland.or(self.wayland),
+            audio: child.audio.or(self.audio),
+            ssh_agent: child.ssh_agent.or(self.ssh_agent),
+            git_config: child.git_config.or(self.git_config),
+            templates: child.templates.or(self.templates),
+        }
+    }
+}
+
+fn merge_option<T>(
+    parent: Option<T>,
+    child: Option<T>,
+    merge: impl FnOnce(T, T) -> T,
+) -> Option<T> {
+    match (parent, child) {
+        (Some(p), Some(c)) => Some(merge(p, c)),
+        (p, c) => c.or(p),
+    }
+}

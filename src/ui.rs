@@ -1,0 +1,94 @@
+//! Messages to the user: colour only on a terminal and never with NO_COLOR; -q and -v.
+
+use crate::error::Error;
+use console::Style;
+use std::io::Write;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Ui {
+    pub quiet: bool,
+    pub verbose: bool,
+    pub color: bool,
+}
+
+pub fn color_enabled() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && console::Term::stderr().is_term()
+}
+
+fn paint(color: bool, style: Style, text: &str) -> String {
+    style.force_styling(color).apply_to(text).to_string()
+}
+
+impl Ui {
+    pub fn new(quiet: bool, verbose: bool) -> Ui {
+        Ui {
+            quiet,
+            verbose,
+            color: color_enabled(),
+        }
+    }
+
+    pub fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    pub fn success(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!(
+                "{} {}",
+                paint(self.color, Style::new().green(), "✓"),
+                msg.as_ref()
+            );
+        }
+    }
+
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        eprintln!(
+            "{} {}",
+            paint(self.color, Style::new().yellow().bold(), "warning:"),
+            msg.as_ref()
+        );
+    }
+
+    /// What robodev decided; shown with -v.
+    pub fn note(&self, msg: impl AsRef<str>) {
+        if self.verbose {
+            eprintln!(
+                "{} {}",
+                paint(self.color, Style::new().dim(), "note:"),
+                msg.as_ref()
+            );
+        }
+    }
+
+    pub fn check_mark(&self, ok: bool) -> String {
+        if ok {
+            paint(self.color, Style::new().green(), "✓")
+        } else {
+            paint(self.color, Style::new().red(), "✗")
+        }
+    }
+}
+
+pub fn print_error(e: &Error) {
+    let color = color_enabled();
+    let report = e.report();
+    let report = report.replacen(
+        "error:",
+        &paint(color, Style::new().red().bold(), "error:"),
+        1,
+    );
+    eprintln!("{report}");
+}
+
+/// Print data to stdout; a closed pipe (`robodev ls | head`) is not an error.
+pub fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}

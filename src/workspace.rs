@@ -1,0 +1,68 @@
+//! The workspace: the directory robodev works for, found from the current directory, and the
+//! names derived from it (container name, default mount point).
+
+use crate::profile::Profile;
+use crate::profile_source::{WORKSPACE_FILE, sanitize_name};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workspace {
+    /// Absolute path of the workspace root.
+    pub root: PathBuf,
+}
+
+impl Workspace {
+    /// The nearest ancestor of `start` holding a `robodev.yaml`, or `start` itself.
+    pub fn discover(start: &Path) -> Workspace {
+        let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+        let root = start
+            .ancestors()
+            .find(|dir| dir.join(WORKSPACE_FILE).is_file())
+            .map(Path::to_path_buf)
+            .unwrap_or(start);
+        Workspace { root }
+    }
+
+    pub fn at(root: PathBuf) -> Workspace {
+        Workspace { root }
+    }
+
+    fn dir_name(&self) -> String {
+        self.root
+            .file_name()
+            .map(|n| sanitize_name(&n.to_string_lossy()))
+            .unwrap_or_else(|| "workspace".into())
+    }
+
+    /// `robodev-<profile>-<dir>-<6 hex of the absolute path>`: one container per
+    /// (workspace, profile), readable in `docker ps`, unique across same-named directories.
+    pub fn container_name(&self, profile: &str) -> String {
+        let digest = hex::encode(Sha256::digest(self.root.display().to_string().as_bytes()));
+        format!("robodev-{profile}-{}-{}", self.dir_name(), &digest[..6])
+    }
+
+    /// A host path from the profile: `~` expanded, relative paths against the root.
+    pub fn resolve_host_path(&self, path: &str) -> PathBuf {
+        let expanded = crate::host::expand_home(path);
+        if expanded.is_absolute() {
+            expanded
+        } else {
+            self.root.join(expanded)
+        }
+    }
+
+    pub fn host_path(&self, profile: &Profile) -> PathBuf {
+        match &profile.workspace_path {
+            Some(p) => self.resolve_host_path(p),
+            None => self.root.clone(),
+        }
+    }
+
+    pub fn mount_point(&self, profile: &Profile) -> String {
+        profile
+            .workspace_mount
+            .clone()
+            .unwrap_or_else(|| format!("/workspaces/{}", self.dir_name()))
+    }
+}
