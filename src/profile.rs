@@ -174,6 +174,15 @@ fn bad_help<T>(
     Error::profile(v.pos.clone(), field, message, Some(help))
 }
 
+/// The index of `list[i]` among the entries of the same file: after `extends:` merging, lists
+/// hold the parents' entries first, but an error must name the index the user wrote.
+fn local_index<T>(list: &[Sourced<T>], i: usize) -> usize {
+    list[..i]
+        .iter()
+        .filter(|x| x.pos.file == list[i].pos.file)
+        .count()
+}
+
 fn check<T>(
     v: &Sourced<T>,
     field: impl Into<String>,
@@ -232,6 +241,7 @@ impl Profile {
         let mut apt = Vec::new();
         let mut ros_packages = distro.variant_packages(variant);
         for (i, p) in raw.apt.iter().enumerate() {
+            let i = local_index(&raw.apt, i);
             check(p, format!("apt[{i}]"), grammar::apt_package(&p.value))?;
             let list = if distro.is_ros_package(&p.value) {
                 &mut ros_packages
@@ -244,6 +254,7 @@ impl Profile {
         }
         let mut pip = Vec::new();
         for (i, p) in raw.pip.iter().enumerate() {
+            let i = local_index(&raw.pip, i);
             check(p, format!("pip[{i}]"), grammar::pip_requirement(&p.value))?;
             if !pip.contains(&p.value) {
                 pip.push(p.value.clone());
@@ -259,7 +270,7 @@ impl Profile {
 
         let mut mounts = Vec::new();
         for (i, m) in raw.mounts.iter().enumerate() {
-            mounts.push(mount(m, i)?);
+            mounts.push(mount(m, local_index(&raw.mounts, i))?);
         }
         let targets: Vec<&str> = mounts.iter().map(MountSpec::target).collect();
         for (i, t) in targets.iter().enumerate() {
@@ -345,6 +356,7 @@ impl Profile {
 
         let mut devices = Vec::new();
         for (i, d) in raw.devices.iter().enumerate() {
+            let i = local_index(&raw.devices, i);
             check(
                 d,
                 format!("devices[{i}].path"),
@@ -375,6 +387,7 @@ impl Profile {
         }
         let mut hotplug = Vec::new();
         for (i, h) in raw.hotplug.iter().enumerate() {
+            let i = local_index(&raw.hotplug, i);
             let class = match one_of(h, &format!("hotplug[{i}]"), &HotplugClass::NAMES)? {
                 "serial" => HotplugClass::Serial,
                 "usb" => HotplugClass::Usb,

@@ -372,7 +372,7 @@ fn yaml_error(file: &str, path: &str, e: &serde_saphyr::Error) -> Error {
                 .map(|(_, m)| m.to_string())
         })
         .unwrap_or(first);
-    let field = path.trim_end_matches(".value").to_string();
+    let field = field_path(path);
     let field = if field.is_empty() || field == "." {
         "(document)".to_string()
     } else {
@@ -389,6 +389,19 @@ fn yaml_error(file: &str, path: &str, e: &serde_saphyr::Error) -> Error {
         message,
         help,
     )
+}
+
+/// serde_path_to_error's path, without the `value` segments that `Sourced` (via serde-saphyr's
+/// `Spanned`) adds after every wrapped node. An env variable named `value` is kept.
+fn field_path(path: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in path.split('.') {
+        if segment == "value" && kept.last().is_some_and(|prev| *prev != "env") {
+            continue;
+        }
+        kept.push(segment);
+    }
+    kept.join(".")
 }
 
 /// serde says "unknown field `devics`, expected one of a, b, c": turn it into a suggestion.

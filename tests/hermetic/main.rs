@@ -1,1 +1,10 @@
+//! Hermetic tests: no Docker engine, no network. One binary, one file per feature.
 
+mod support;
+
+mod cli;
+mod devcontainer;
+mod injection;
+mod malformed;
+mod planning;
+mod profiles;

@@ -1,0 +1,105 @@
+//! The generated devcontainer.json: deterministic, derived from the plan, valid by the official
+//! JSON schema of the Dev Container spec (which rejects unknown properties).
+
+use crate::support::*;
+use std::path::PathBuf;
+
+fn schema_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/schemas/devContainer.base.schema.json")
+}
+
+fn json_of(files: &robodev::devcontainer::DevcontainerFiles) -> serde_json::Value {
+    // The file starts with a `//` comment line (JSONC, as VS Code writes it).
+    let body = files.devcontainer_json.split_once('\n').unwrap().1;
+    serde_json::from_str(body).unwrap()
+}
+
+#[test]
+fn generated_files_pass_the_official_schema() {
+    let path = schema_path();
+    let schema_text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "schema missing in CI: {} ({e})",
+                path.display()
+            );
+            eprintln!("skipped: {} not found", path.display());
+            return;
+        }
+    };
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let profiles = [
+        "version: 1\nextends: humble\n",
+        "version: 1\nextends: noetic\n",
+        "version: 1\nextends: jazzy\ngpu: nvidia\nx11: true\nhotplug: [serial, usb]\nipc: host\nshm_size: 1g\nmounts: [\"~/data:/data:ro\", {source: ccache, target: /ccache, type: volume}]\n",
+        "version: 1\nextends: debian\ngpu: dri\nwayland: true\naudio: true\nprivileged: true\n",
+    ];
+    for yaml in profiles {
+        let p = plan(&profile_from(yaml).unwrap());
+        let doc = json_of(&robodev::devcontainer::generate(&p));
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{yaml}\n{errors:#?}\n{doc:#}");
+    }
+    // The schema really rejects unknown properties, so the check above means something.
+    let bad = serde_json::json!({"build": {"dockerfile": "Dockerfile"}, "notAProperty": 1});
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn devcontainer_agrees_with_the_plan() {
+    let p = plan(
+        &profile_from("version: 1\nextends: jazzy\ngpu: nvidia\nhotplug: [serial]\nx11: true\n")
+            .unwrap(),
+    );
+    let files = robodev::devcontainer::generate(&p);
+    assert_eq!(files.dockerfile, p.image.dockerfile);
+    let doc = json_of(&files);
+    assert_eq!(doc["workspaceFolder"], p.container.workspace_target);
+    assert_eq!(doc["build"]["options"][0], "--network=host");
+    assert_eq!(doc["hostRequirements"]["gpu"], true);
+    let run_args: Vec<&str> = doc["runArgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(run_args.contains(&"--network=host"));
+    assert!(run_args.contains(&"--gpus=all"));
+    assert!(
+        run_args
+            .iter()
+            .any(|a| a.starts_with("--device-cgroup-rule=c 188:* rmw"))
+    );
+    assert_eq!(doc["capAdd"][0], "SYS_PTRACE");
+    assert_eq!(doc["securityOpt"][0], "seccomp=unconfined");
+    let ext: Vec<&str> = doc["customizations"]["vscode"]["extensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(ext.contains(&"Ranch-Hand-Robotics.rde-ros-2"));
+    assert!(
+        !ext.iter().any(|e| e.starts_with("ms-iot.")),
+        "ms-iot.vscode-ros is deprecated"
+    );
+    // No uid is hard-coded: the user is matched at container creation.
+    assert_eq!(doc["updateRemoteUserUID"], true);
+    assert!(!files.devcontainer_json.contains("1000"));
+    assert!(doc["initializeCommand"].as_str().unwrap().contains("ffff"));
+}
+
+#[test]
+fn generation_is_deterministic() {
+    let a = robodev::devcontainer::generate(&plan(&builtin("humble"))).devcontainer_json;
+    let b = robodev::devcontainer::generate(&plan(&builtin("humble"))).devcontainer_json;
+    assert_eq!(a, b);
+    insta::assert_snapshot!("devcontainer_humble", a);
+}
