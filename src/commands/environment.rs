@@ -335,22 +335,43 @@ struct Status {
 pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
-    let plan = s.plan(&profile, Some(&engine)).await?;
-    let state = engine.find_container(&plan.container.name).await?;
-    let wanted = plan.container.labels.get(LABEL_CONFIG).cloned();
+    let target = Target::new(s, &profile);
+    let state = target.state(&engine).await?;
+    // The plan can fail on this host right now (a device unplugged, no DISPLAY): still report
+    // the container, and say why it cannot be compared.
+    let (image, up_to_date) = match s.plan(&profile, Some(&engine)).await {
+        Ok(plan) => {
+            let wanted = plan.container.labels.get(LABEL_CONFIG).cloned();
+            let same = state
+                .as_ref()
+                .map(|c| c.labels.get(LABEL_CONFIG) == wanted.as_ref());
+            (Some(plan.image.tag), same)
+        }
+        Err(e) => {
+            s.ui.warn(format!("cannot plan the environment on this host: {e}"));
+            (
+                state
+                    .as_ref()
+                    .and_then(|c| c.labels.get(crate::container_plan::LABEL_IMAGE).cloned()),
+                None,
+            )
+        }
+    };
+    let image_present = match &image {
+        Some(tag) => engine.image_exists(tag).await?,
+        None => false,
+    };
     let status = Status {
         profile: profile.name.clone(),
         workspace: s.workspace.root.display().to_string(),
-        container: plan.container.name.clone(),
+        container: target.name.clone(),
         state: state
             .as_ref()
             .map(|c| c.status.clone())
             .unwrap_or_else(|| "absent".into()),
-        image: plan.image.tag.clone(),
-        image_present: engine.image_exists(&plan.image.tag).await?,
-        up_to_date: state
-            .as_ref()
-            .map(|c| c.labels.get(LABEL_CONFIG) == wanted.as_ref()),
+        image: image.unwrap_or_default(),
+        image_present,
+        up_to_date,
     };
     if json {
         crate::ui::print_out(&serde_json::to_string_pretty(&status).unwrap_or_default());

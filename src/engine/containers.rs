@@ -157,10 +157,22 @@ impl Engine {
     }
 
     pub async fn start_container(&self, name: &str) -> Result<()> {
-        self.docker
-            .start_container(name, None)
-            .await
-            .map_err(|e| api_error(&format!("start container {name}"), e))
+        self.docker.start_container(name, None).await.map_err(|e| {
+            let text = e.to_string();
+            if text.contains("could not select device driver") && text.contains("nvidia") {
+                Error::Engine {
+                    action: format!("cannot start {name}"),
+                    message: "the engine cannot give containers an NVIDIA GPU (no nvidia device driver)".into(),
+                    help: Some(
+                        "install the NVIDIA Container Toolkit and run `sudo nvidia-ctk runtime configure --runtime=docker`, \
+                         restart the engine, then `robodev up`; `robodev doctor` checks it"
+                            .into(),
+                    ),
+                }
+            } else {
+                api_error(&format!("start container {name}"), e)
+            }
+        })
     }
 
     pub async fn stop_container(&self, name: &str) -> Result<()> {

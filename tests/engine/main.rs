@@ -1,1 +1,9 @@
+//! End-to-end tests against a real Docker engine. With CI=true they fail, never skip, when no
+//! engine is reachable. The README's test command provisions the engine and the base image.
 
+mod support;
+
+mod devcontainer_cli;
+mod hardware;
+mod lifecycle;
+mod wizard;

@@ -1,0 +1,274 @@
+//! Devices, hotplug, X11, GPU configuration and doctor, on the real engine.
+
+use crate::support::*;
+use std::process::{Child, Command};
+
+fn mknod(path: &str, major: u32, minor: u32) {
+    let _ = std::fs::remove_file(path);
+    let ok = Command::new("mknod")
+        .args([path, "c", &major.to_string(), &minor.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mknod {path}");
+    let _ = Command::new("chmod").args(["666", path]).status();
+}
+
+/// Opening a node whose major the cgroup allows but no driver serves fails with ENXIO; a major
+/// the cgroup denies fails with EPERM. So "not EPERM" means the container may use the device.
+fn open_error(ws: &Ws, path: &str) -> String {
+    let out = ws.run(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        &format!("exec 3<>{path} && echo opened"),
+    ]);
+    format!("{}{}", stdout(&out), stderr(&out))
+}
+
+#[test]
+fn explicit_devices_required_and_optional() {
+    if !engine() || !is_root() {
+        return;
+    }
+    mknod("/tmp/ttyUSB0", 188, 0);
+    mknod("/tmp/robodev-null", 1, 3);
+    let mut ws = Ws::new(&format!(
+        "{DEBIAN_X11}devices:\n  - /tmp/ttyUSB0\n  - {{path: /tmp/robodev-null, as: /dev/sensor}}\n  - {{path: /dev/ttyUSB97, optional: true}}\n"
+    ));
+    let out = ws.run(&["up", "-d"]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("optional device /dev/ttyUSB97 is not present"),
+        "{}",
+        stderr(&out)
+    );
+    ws.container();
+    assert!(
+        ws.ok(&[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "test -c /tmp/ttyUSB0 && echo char"
+        ])
+        .contains("char")
+    );
+    assert!(!open_error(&ws, "/tmp/ttyUSB0").contains("Operation not permitted"));
+    assert!(
+        ws.ok(&[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "echo data > /dev/sensor && echo wrote"
+        ])
+        .contains("wrote")
+    );
+
+    let missing = Ws::new(&format!("{DEBIAN_X11}devices: [/dev/ttyUSB98]\n"));
+    let out = missing.run(&["up", "-d"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("device /dev/ttyUSB98 (devices[0] at"), "{err}");
+    assert!(err.contains("optional: true"), "{err}");
+}
+
+#[test]
+fn hotplugged_serial_device_is_usable_without_restart() {
+    if !engine() || !is_root() {
+        return;
+    }
+    let mut ws = Ws::new(&format!("{DEBIAN_X11}hotplug: [serial]\n"));
+    ws.ok(&["up", "-d"]);
+    let name = ws.container();
+    let started = docker_inspect(&name)["State"]["StartedAt"].clone();
+    // Plugged in after `up`: the node appears on the host now.
+    mknod("/dev/ttyUSB77", 188, 77);
+    mknod("/dev/robodev-mem-test", 1, 1);
+    let seen = ws.ok(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "test -c /dev/ttyUSB77 && echo seen",
+    ]);
+    let usable = open_error(&ws, "/dev/ttyUSB77");
+    let denied = open_error(&ws, "/dev/robodev-mem-test");
+    let _ = std::fs::remove_file("/dev/ttyUSB77");
+    let _ = std::fs::remove_file("/dev/robodev-mem-test");
+    assert!(seen.contains("seen"));
+    assert!(!usable.contains("Operation not permitted"), "{usable}");
+    // The control: a major outside the class stays forbidden, so the rules are what allow it.
+    assert!(denied.contains("Operation not permitted"), "{denied}");
+    assert_eq!(
+        docker_inspect(&name)["State"]["StartedAt"],
+        started,
+        "no restart"
+    );
+    let host_config = &docker_inspect(&name)["HostConfig"];
+    assert_eq!(host_config["Privileged"], false);
+    assert!(
+        host_config["DeviceCgroupRules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "c 188:* rmw")
+    );
+}
+
+struct Xvfb(Child);
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_xvfb(display: &str, auth: &str) -> Xvfb {
+    let cookie = String::from_utf8(Command::new("mcookie").output().unwrap().stdout).unwrap();
+    let _ = std::fs::remove_file(auth);
+    assert!(
+        Command::new("xauth")
+            .args(["-f", auth, "add", display, ".", cookie.trim()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let child = Command::new("Xvfb")
+        .args([display, "-auth", auth, "-nolisten", "tcp"])
+        .spawn()
+        .expect("Xvfb");
+    for _ in 0..50 {
+        let ok = Command::new("xdpyinfo")
+            .env("DISPLAY", display)
+            .env("XAUTHORITY", auth)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Xvfb(child)
+}
+
+#[test]
+fn x11_clients_connect_only_with_x11_true() {
+    if !engine() {
+        return;
+    }
+    let (display, auth) = (":97", "/tmp/robodev-e2e-xauth");
+    let _x = start_xvfb(display, auth);
+    let mut with = Ws::new(&format!("{DEBIAN_X11}x11: true\n"));
+    let out = with
+        .cmd(&["up", "-d"])
+        .env("DISPLAY", display)
+        .env("XAUTHORITY", auth)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    with.container();
+    let info = with.ok(&["exec", "--", "xdpyinfo"]);
+    assert!(info.contains("dimensions:"), "{info}");
+
+    let mut without = Ws::new(DEBIAN_X11);
+    let out = without
+        .cmd(&["up", "-d"])
+        .env("DISPLAY", display)
+        .env("XAUTHORITY", auth)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    without.container();
+    let out = without
+        .cmd(&[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            &format!("DISPLAY={display} xdpyinfo"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "xdpyinfo must not connect without x11: true"
+    );
+
+    let headless = Ws::new(&format!("{DEBIAN_X11}x11: true\n"));
+    let out = headless
+        .cmd(&["up", "-d"])
+        .env_remove("DISPLAY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("DISPLAY is not set"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn gpu_nvidia_configuration_and_auto_on_a_machine_without_gpu() {
+    if !engine() {
+        return;
+    }
+    let mut ws = Ws::new(&format!("{DEBIAN_X11}gpu: nvidia\n"));
+    let out = ws.run(&["up", "-d"]);
+    let name = ws.container();
+    // No NVIDIA runtime here: the container is created as asked, starting it is refused, and
+    // robodev says what to install.
+    if !out.status.success() {
+        assert!(stderr(&out).contains("NVIDIA"), "{}", stderr(&out));
+    }
+    let c = docker_inspect(&name);
+    let request = &c["HostConfig"]["DeviceRequests"][0];
+    assert_eq!(request["Driver"], "nvidia");
+    assert_eq!(request["Count"], -1);
+    assert_eq!(request["Capabilities"], serde_json::json!([["gpu"]]));
+    let env: Vec<&str> = c["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(env.contains(&"NVIDIA_VISIBLE_DEVICES=all"));
+    assert!(env.contains(&"NVIDIA_DRIVER_CAPABILITIES=all"));
+
+    let auto = Ws::new(&format!("{DEBIAN_X11}gpu: auto\n"));
+    let out = auto.run(&["up", "-d"]);
+    auto.run(&["down"]);
+    assert!(out.status.success());
+    let expected = if std::path::Path::new("/dev/dri").exists() {
+        "gpu: auto → dri"
+    } else {
+        "gpu: auto → none"
+    };
+    assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+}
+
+#[test]
+fn doctor_on_a_profile_whose_needs_are_met() {
+    if !engine() || !is_root() {
+        return;
+    }
+    let (display, auth) = (":96", "/tmp/robodev-e2e-xauth-doctor");
+    let _x = start_xvfb(display, auth);
+    mknod("/tmp/ttyUSB5", 188, 5);
+    let ws = Ws::new(&format!("{DEBIAN_X11}devices: [/tmp/ttyUSB5]\nx11: true\n"));
+    let out = ws
+        .cmd(&["doctor"])
+        .env("DISPLAY", display)
+        .env("XAUTHORITY", auth)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("✓ engine reachable: Docker"), "{text}");
+    assert!(text.contains("✓ device /tmp/ttyUSB5: present"), "{text}");
+    assert!(text.contains("✓ x11 display: DISPLAY=:96"), "{text}");
+    assert!(text.contains("✓ x11 cookie"), "{text}");
+}

@@ -1,0 +1,258 @@
+//! build → up → exec → stop/up → down, the user mapping, `run`, and the errors on the way.
+
+use crate::support::*;
+use std::os::unix::fs::MetadataExt;
+
+#[test]
+fn the_debian_environment_end_to_end() {
+    if !engine() {
+        return;
+    }
+    let mut ws = Ws::new(DEBIAN);
+    ws.ok(&["build"]);
+    let status: serde_json::Value = serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
+    let tag = status["image"].as_str().unwrap().to_string();
+    let created = stdout(&docker(&["image", "inspect", "-f", "{{.Created}}", &tag]));
+
+    // A second build makes no build call: it says so, and the image is the very same.
+    let out = ws.run(&["build"]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("up to date (no build needed)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        created,
+        stdout(&docker(&["image", "inspect", "-f", "{{.Created}}", &tag]))
+    );
+
+    ws.ok(&["up", "-d"]);
+    let name = ws.container();
+    let id = ws.ok(&["exec", "--", "id", "-u"]);
+    let me = std::fs::metadata("/proc/self").unwrap().uid();
+    assert_eq!(id.trim(), me.to_string());
+    assert!(
+        ws.ok(&["exec", "--", "colcon", "--help"])
+            .contains("usage: colcon")
+    );
+    assert!(
+        ws.ok(&[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "command -v rosdep && dpkg -s catkin ros-base-dev | grep -c installed"
+        ])
+        .contains("rosdep")
+    );
+
+    // Exit codes and stdin pass through.
+    assert_eq!(
+        ws.run(&["exec", "--", "sh", "-c", "exit 7"]).status.code(),
+        Some(7)
+    );
+    let mut child = ws
+        .cmd(&["exec", "--", "cat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"through the pipe\n").unwrap();
+    drop(child.stdin.take());
+    assert_eq!(
+        stdout(&child.wait_with_output().unwrap()),
+        "through the pipe\n"
+    );
+
+    // A file written in the workspace from inside is owned by the host user outside.
+    ws.ok(&["exec", "--", "sh", "-c", "echo hi > made-inside.txt"]);
+    let meta = std::fs::metadata(ws.path().join("made-inside.txt")).unwrap();
+    assert_eq!(meta.uid(), me);
+
+    // Changes elsewhere in the container survive stop/up.
+    ws.ok(&["exec", "--", "sh", "-c", "echo kept > $HOME/state.txt"]);
+    ws.ok(&["stop"]);
+    assert_eq!(docker_inspect(&name)["State"]["Running"], false);
+    ws.ok(&["up", "-d"]);
+    assert_eq!(
+        ws.ok(&["exec", "--", "sh", "-c", "cat $HOME/state.txt"])
+            .trim(),
+        "kept"
+    );
+
+    // Re-attaching to a running environment makes no new container.
+    let before = docker_inspect(&name)["Id"].clone();
+    ws.ok(&["up", "-d"]);
+    assert_eq!(docker_inspect(&name)["Id"], before);
+
+    // A changed profile is noticed; --recreate applies it.
+    std::fs::write(
+        ws.path().join("robodev.yaml"),
+        format!("{DEBIAN}env: {{TEAM: robots}}\n"),
+    )
+    .unwrap();
+    let out = ws.run(&["up", "-d"]);
+    assert!(stderr(&out).contains("profile changed"), "{}", stderr(&out));
+    ws.ok(&["up", "-d", "--recreate"]);
+    assert_eq!(
+        ws.ok(&["exec", "--", "sh", "-c", "echo $TEAM"]).trim(),
+        "robots"
+    );
+
+    // down removes the container and leaves the workspace.
+    ws.ok(&["down"]);
+    assert!(!docker(&["inspect", &name]).status.success());
+    assert!(ws.path().join("made-inside.txt").exists());
+    assert!(ws.path().join("robodev.yaml").exists());
+}
+
+#[test]
+fn run_is_a_throwaway_container() {
+    if !engine() {
+        return;
+    }
+    let ws = Ws::new(DEBIAN);
+    let before = stdout(&docker(&["ps", "-aq"])).lines().count();
+    assert!(
+        ws.ok(&["run", "--", "colcon", "--help"])
+            .contains("usage: colcon")
+    );
+    assert_eq!(
+        ws.run(&["run", "--", "sh", "-c", "exit 3"]).status.code(),
+        Some(3)
+    );
+    assert_eq!(
+        stdout(&docker(&["ps", "-aq"])).lines().count(),
+        before,
+        "run left a container behind"
+    );
+}
+
+#[test]
+fn a_foreign_container_with_our_name_is_not_touched() {
+    if !engine() {
+        return;
+    }
+    let mut ws = Ws::new(DEBIAN);
+    let name = ws.container();
+    assert!(
+        docker(&[
+            "create",
+            "--name",
+            &name,
+            "--network",
+            "host",
+            "debian:bookworm",
+            "true"
+        ])
+        .status
+        .success()
+    );
+    let out = ws.run(&["up", "-d"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not created by robodev"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        docker(&["inspect", &name]).status.success(),
+        "the foreign container must survive"
+    );
+}
+
+#[test]
+fn a_base_image_that_cannot_be_pulled_is_explained() {
+    if !engine() {
+        return;
+    }
+    let ws = Ws::new("version: 1\nextends: debian\nbase_image: robodev-test/does-not-exist:1\n");
+    let out = ws.run(&["build"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("robodev-test/does-not-exist:1 is not available locally"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_failing_build_step_shows_its_last_lines() {
+    if !engine() {
+        return;
+    }
+    let ws = Ws::new("version: 1\nextends: debian\napt: [robodev-no-such-package]\n");
+    let out = ws.run(&["build"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("failed at step"), "{err}");
+    assert!(
+        err.contains("Unable to locate package robodev-no-such-package"),
+        "{err}"
+    );
+}
+
+/// robodev as an ordinary user in the docker group: the container user is that user.
+#[test]
+fn an_ordinary_user_is_mapped() {
+    if !engine() {
+        return;
+    }
+    if !is_root() {
+        eprintln!(
+            "skipped: creating a test user needs root (this run is already an ordinary user's)"
+        );
+        return;
+    }
+    let user = "robodev-e2e";
+    let _ = std::process::Command::new("groupadd")
+        .args(["-f", "docker"])
+        .status();
+    let _ = std::process::Command::new("useradd")
+        .args(["-m", "-G", "docker", "-u", "4242", user])
+        .status();
+    let _ = std::process::Command::new("chgrp")
+        .args(["docker", "/var/run/docker.sock"])
+        .status();
+    let ws = Ws::new(DEBIAN);
+    std::process::Command::new("chown")
+        .args(["-R", user, ws.path().to_str().unwrap()])
+        .status()
+        .unwrap();
+    let as_user = |args: &[&str]| {
+        let out = std::process::Command::new("runuser")
+            .args(["-u", user, "--"])
+            .arg(bin())
+            .args(args)
+            .current_dir(ws.path())
+            .env("HOME", format!("/home/{user}"))
+            .env("USER", user)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        eprintln!("{}{}", stdout(&out), stderr(&out));
+        out
+    };
+    assert!(as_user(&["up", "-d"]).status.success());
+    let out = as_user(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "id -un; id -u; id -g; touch from-inside",
+    ]);
+    assert!(out.status.success());
+    let lines: Vec<String> = stdout(&out).lines().map(String::from).collect();
+    assert_eq!(lines[0], user);
+    assert_eq!(lines[1], "4242");
+    let meta = std::fs::metadata(ws.path().join("from-inside")).unwrap();
+    assert_eq!(meta.uid(), 4242);
+    assert!(
+        as_user(&["exec", "--", "sudo", "-n", "true"])
+            .status
+            .success(),
+        "passwordless sudo"
+    );
+    assert!(as_user(&["down"]).status.success());
+}

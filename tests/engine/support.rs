@@ -1,0 +1,125 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// True when an engine answers; with CI=true a missing engine is a failure, not a skip.
+pub fn engine() -> bool {
+    let ok = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI=true but no Docker engine is reachable: run the README's test command, which provisions one"
+        );
+        eprintln!("skipped: no Docker engine reachable");
+    }
+    ok
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_robodev"))
+}
+
+/// A workspace directory with its own profile, its container removed when dropped.
+pub struct Ws {
+    pub dir: tempfile::TempDir,
+    pub containers: Vec<String>,
+}
+
+impl Ws {
+    pub fn new(profile: &str) -> Ws {
+        let dir = tempfile::Builder::new()
+            .prefix("robodev-e2e-")
+            .tempdir_in(scratch())
+            .unwrap();
+        std::fs::write(dir.path().join("robodev.yaml"), profile).unwrap();
+        Ws {
+            dir,
+            containers: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env("ROBODEV_STATE_DIR", self.path().join(".state"))
+            .env("ROBODEV_CONFIG_DIR", self.path().join(".config"));
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.cmd(args).output().unwrap();
+        eprintln!(
+            "$ robodev {}\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "robodev {args:?} failed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The name robodev gives this workspace's container (from `robodev status --json`).
+    pub fn container(&mut self) -> String {
+        let out = self.ok(&["status", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let name = v["container"].as_str().unwrap().to_string();
+        if !self.containers.contains(&name) {
+            self.containers.push(name.clone());
+        }
+        name
+    }
+}
+
+impl Drop for Ws {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = Command::new("docker").args(["rm", "-f", c]).output();
+        }
+    }
+}
+
+/// Temp dirs under /tmp (not a private $TMPDIR), so other users and the engine can see them.
+pub fn scratch() -> PathBuf {
+    PathBuf::from("/tmp")
+}
+
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker").args(args).output().unwrap()
+}
+
+pub fn docker_inspect(container: &str) -> serde_json::Value {
+    let out = docker(&["inspect", container]);
+    assert!(out.status.success(), "docker inspect {container}");
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+pub const DEBIAN: &str = "version: 1\nextends: debian\n";
+/// The profile the hardware tests share (one image for all of them).
+pub const DEBIAN_X11: &str = "version: 1\nextends: debian\napt: [x11-utils]\n";
