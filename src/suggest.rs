@@ -11,7 +11,7 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
 }
 
 /// `did you mean "x"?`, or a list of the valid names when nothing is close.
-pub fn did_you_mean<'a>(input: &str, candidates: &[&'a str]) -> String {
+pub fn did_you_mean(input: &str, candidates: &[&str]) -> String {
     match closest(input, candidates.iter().copied()) {
         Some(c) => format!("did you mean \"{c}\"?"),
         None => format!("expected one of: {}", candidates.join(", ")),
