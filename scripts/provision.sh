@@ -16,6 +16,8 @@ command -v mmdebstrap >/dev/null 2>&1 || need_pkgs+=(mmdebstrap)
 # Display / device helpers for the hardware tests.
 command -v Xvfb >/dev/null 2>&1 || need_pkgs+=(xvfb xauth x11-utils)
 command -v tmux >/dev/null 2>&1 || need_pkgs+=(tmux)
+command -v weston >/dev/null 2>&1 || need_pkgs+=(weston wayland-utils)
+command -v pulseaudio >/dev/null 2>&1 || need_pkgs+=(pulseaudio pulseaudio-utils)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 command -v mcookie >/dev/null 2>&1 || need_pkgs+=(util-linux)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

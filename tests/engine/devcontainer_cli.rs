@@ -2,8 +2,10 @@
 //! working environment from it on the local engine.
 
 use crate::support::*;
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::process::Output;
 
 /// `@devcontainers/cli`, installed locally with npm (cached in target/).
 fn devcontainer_cli() -> PathBuf {
@@ -28,54 +30,49 @@ fn devcontainer_cli() -> PathBuf {
     bin
 }
 
-#[test]
-fn devcontainers_cli_runs_the_generated_files() {
-    if !engine() {
-        return;
-    }
-    let cli = devcontainer_cli();
-    let ws = Ws::new("version: 1\nname: dc\nextends: debian\n");
-    ws.ok(&["devcontainer"]);
-    let folder = ws.path().to_str().unwrap().to_string();
-    let user = std::env::var("USER").unwrap_or_else(|_| {
-        if is_root() {
-            "root".into()
-        } else {
-            "dev".into()
+/// Removes the dev container when the test ends.
+struct Cleanup(Option<String>);
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(id) = &self.0 {
+            let _ = Command::new("docker").args(["rm", "-f", id]).output();
         }
-    });
-    let up = Command::new(&cli)
-        .args([
+    }
+}
+
+/// `robodev devcontainer`, then `devcontainer up` and `exec`, each through `run` (which runs a
+/// program as the user under test). Returns `id -un`, `id -u`, and the host owner of a file
+/// made inside the workspace.
+fn up_and_probe(ws: &Ws, run: &dyn Fn(&Path, &[&str]) -> Output) -> (String, String, u32) {
+    let cli = devcontainer_cli();
+    let folder = ws.path().to_str().unwrap().to_string();
+    assert!(run(&bin(), &["devcontainer"]).status.success());
+    let up = run(
+        &cli,
+        &[
             "up",
             "--workspace-folder",
             &folder,
             "--remove-existing-container",
-        ])
-        .env("USER", &user)
-        .output()
-        .unwrap();
-    let up_out = format!("{}{}", stdout(&up), stderr(&up));
+        ],
+    );
     let container = stdout(&up)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find_map(|v| v["containerId"].as_str().map(String::from));
-    struct Cleanup(Option<String>);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            if let Some(id) = &self.0 {
-                let _ = Command::new("docker").args(["rm", "-f", id]).output();
-            }
-        }
-    }
-    let _cleanup = Cleanup(container.clone());
-    assert!(up.status.success(), "devcontainer up failed:\n{up_out}");
+    let _cleanup = Cleanup(container);
+    assert!(
+        up.status.success(),
+        "devcontainer up failed:\n{}{}",
+        stdout(&up),
+        stderr(&up)
+    );
     let exec = |cmd: &[&str]| {
-        let out = Command::new(&cli)
-            .args(["exec", "--workspace-folder", &folder])
-            .args(cmd)
-            .env("USER", &user)
-            .output()
-            .unwrap();
+        let args: Vec<&str> = ["exec", "--workspace-folder", folder.as_str()]
+            .into_iter()
+            .chain(cmd.iter().copied())
+            .collect();
+        let out = run(&cli, &args);
         assert!(
             out.status.success(),
             "devcontainer exec {cmd:?}: {}",
@@ -83,18 +80,58 @@ fn devcontainers_cli_runs_the_generated_files() {
         );
         stdout(&out)
     };
-    let id = exec(&["id", "-u"]);
-    assert_eq!(
-        id.trim(),
-        std::fs::metadata("/proc/self")
-            .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-            .unwrap()
-            .to_string()
-    );
     assert!(exec(&["colcon", "--help"]).contains("usage: colcon"));
     assert!(
         exec(&["sh", "-c", "pwd"])
             .trim()
             .starts_with("/workspaces/")
     );
+    let ids = exec(&["sh", "-c", "id -un; id -u; touch made-in-devcontainer"]);
+    let mut lines = ids.lines().map(String::from);
+    let owner = std::fs::metadata(ws.path().join("made-in-devcontainer"))
+        .unwrap()
+        .uid();
+    (
+        lines.next().unwrap_or_default(),
+        lines.next().unwrap_or_default(),
+        owner,
+    )
+}
+
+#[test]
+fn devcontainers_cli_runs_the_generated_files() {
+    if !engine() {
+        return;
+    }
+    let ws = Ws::new("version: 1\nname: dc\nextends: debian\n");
+    let me = std::fs::metadata("/proc/self").unwrap().uid();
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    let run = |program: &Path, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .current_dir(ws.path())
+            .env("USER", &user)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let (_, uid, owner) = up_and_probe(&ws, &run);
+    assert_eq!(uid, me.to_string());
+    assert_eq!(owner, me);
+}
+
+/// A committed devcontainer.json names no uid: an ordinary user gets their own name and uid.
+#[test]
+fn devcontainers_cli_maps_an_ordinary_user() {
+    if !engine() {
+        return;
+    }
+    let Some(user) = ordinary_user() else { return };
+    let ws = Ws::new("version: 1\nname: dcu\nextends: debian\n");
+    give_to(user, ws.path());
+    let run = |program: &Path, args: &[&str]| as_user(user, ws.path(), program, args);
+    let (name, uid, owner) = up_and_probe(&ws, &run);
+    assert_eq!(name, user);
+    assert_eq!(uid, "4242");
+    assert_eq!(owner, 4242);
 }

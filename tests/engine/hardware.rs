@@ -35,7 +35,7 @@ fn explicit_devices_required_and_optional() {
     mknod("/tmp/ttyUSB0", 188, 0);
     mknod("/tmp/robodev-null", 1, 3);
     let mut ws = Ws::new(&format!(
-        "{DEBIAN_X11}devices:\n  - /tmp/ttyUSB0\n  - {{path: /tmp/robodev-null, as: /dev/sensor}}\n  - {{path: /dev/ttyUSB97, optional: true}}\n"
+        "{DEBIAN_HW}devices:\n  - /tmp/ttyUSB0\n  - {{path: /tmp/robodev-null, as: /dev/sensor}}\n  - {{path: /dev/ttyUSB97, optional: true}}\n"
     ));
     let out = ws.run(&["up", "-d"]);
     assert!(out.status.success());
@@ -67,7 +67,7 @@ fn explicit_devices_required_and_optional() {
         .contains("wrote")
     );
 
-    let missing = Ws::new(&format!("{DEBIAN_X11}devices: [/dev/ttyUSB98]\n"));
+    let missing = Ws::new(&format!("{DEBIAN_HW}devices: [/dev/ttyUSB98]\n"));
     let out = missing.run(&["up", "-d"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -80,7 +80,7 @@ fn hotplugged_serial_device_is_usable_without_restart() {
     if !engine() || !is_root() {
         return;
     }
-    let mut ws = Ws::new(&format!("{DEBIAN_X11}hotplug: [serial]\n"));
+    let mut ws = Ws::new(&format!("{DEBIAN_HW}hotplug: [serial]\n"));
     ws.ok(&["up", "-d"]);
     let name = ws.container();
     let started = docker_inspect(&name)["State"]["StartedAt"].clone();
@@ -161,7 +161,7 @@ fn x11_clients_connect_only_with_x11_true() {
     }
     let (display, auth) = (":97", "/tmp/robodev-e2e-xauth");
     let _x = start_xvfb(display, auth);
-    let mut with = Ws::new(&format!("{DEBIAN_X11}x11: true\n"));
+    let mut with = Ws::new(&format!("{DEBIAN_HW}x11: true\n"));
     let out = with
         .cmd(&["up", "-d"])
         .env("DISPLAY", display)
@@ -173,7 +173,7 @@ fn x11_clients_connect_only_with_x11_true() {
     let info = with.ok(&["exec", "--", "xdpyinfo"]);
     assert!(info.contains("dimensions:"), "{info}");
 
-    let mut without = Ws::new(DEBIAN_X11);
+    let mut without = Ws::new(DEBIAN_HW);
     let out = without
         .cmd(&["up", "-d"])
         .env("DISPLAY", display)
@@ -197,7 +197,7 @@ fn x11_clients_connect_only_with_x11_true() {
         "xdpyinfo must not connect without x11: true"
     );
 
-    let headless = Ws::new(&format!("{DEBIAN_X11}x11: true\n"));
+    let headless = Ws::new(&format!("{DEBIAN_HW}x11: true\n"));
     let out = headless
         .cmd(&["up", "-d"])
         .env_remove("DISPLAY")
@@ -216,7 +216,7 @@ fn gpu_nvidia_configuration_and_auto_on_a_machine_without_gpu() {
     if !engine() {
         return;
     }
-    let mut ws = Ws::new(&format!("{DEBIAN_X11}gpu: nvidia\n"));
+    let mut ws = Ws::new(&format!("{DEBIAN_HW}gpu: nvidia\n"));
     let out = ws.run(&["up", "-d"]);
     let name = ws.container();
     // No NVIDIA runtime here: the container is created as asked, starting it is refused, and
@@ -238,7 +238,7 @@ fn gpu_nvidia_configuration_and_auto_on_a_machine_without_gpu() {
     assert!(env.contains(&"NVIDIA_VISIBLE_DEVICES=all"));
     assert!(env.contains(&"NVIDIA_DRIVER_CAPABILITIES=all"));
 
-    let auto = Ws::new(&format!("{DEBIAN_X11}gpu: auto\n"));
+    let auto = Ws::new(&format!("{DEBIAN_HW}gpu: auto\n"));
     let out = auto.run(&["up", "-d"]);
     auto.run(&["down"]);
     assert!(out.status.success());
@@ -258,7 +258,7 @@ fn doctor_on_a_profile_whose_needs_are_met() {
     let (display, auth) = (":96", "/tmp/robodev-e2e-xauth-doctor");
     let _x = start_xvfb(display, auth);
     mknod("/tmp/ttyUSB5", 188, 5);
-    let ws = Ws::new(&format!("{DEBIAN_X11}devices: [/tmp/ttyUSB5]\nx11: true\n"));
+    let ws = Ws::new(&format!("{DEBIAN_HW}devices: [/tmp/ttyUSB5]\nx11: true\n"));
     let out = ws
         .cmd(&["doctor"])
         .env("DISPLAY", display)
@@ -271,4 +271,110 @@ fn doctor_on_a_profile_whose_needs_are_met() {
     assert!(text.contains("✓ device /tmp/ttyUSB5: present"), "{text}");
     assert!(text.contains("✓ x11 display: DISPLAY=:96"), "{text}");
     assert!(text.contains("✓ x11 cookie"), "{text}");
+}
+
+/// A process the test started, killed when the test ends.
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_socket(path: &std::path::Path) {
+    for _ in 0..100 {
+        if path.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+#[test]
+fn wayland_and_audio_clients_connect() {
+    if !engine() {
+        return;
+    }
+    let runtime = tempfile::Builder::new()
+        .prefix("robodev-e2e-xdg-")
+        .tempdir_in(scratch())
+        .unwrap();
+    let xdg = runtime.path().to_str().unwrap().to_string();
+    let _weston = Server(
+        Command::new("weston")
+            .args([
+                "--backend=headless-backend.so",
+                "--socket=wayland-7",
+                "--idle-time=0",
+            ])
+            .env("XDG_RUNTIME_DIR", &xdg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("weston"),
+    );
+    let pulse_socket = runtime.path().join("pulse-native");
+    let _pulse = Server(
+        Command::new("pulseaudio")
+            .args([
+                "-n",
+                "--daemonize=no",
+                "--exit-idle-time=-1",
+                "--load=module-null-sink",
+            ])
+            .arg(format!(
+                "--load=module-native-protocol-unix socket={} auth-anonymous=1",
+                pulse_socket.display()
+            ))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("pulseaudio"),
+    );
+    wait_for_socket(&runtime.path().join("wayland-7"));
+    wait_for_socket(&pulse_socket);
+    let with_env = |c: &mut Command| {
+        c.env("XDG_RUNTIME_DIR", &xdg)
+            .env("WAYLAND_DISPLAY", "wayland-7")
+            .env("PULSE_SERVER", format!("unix:{}", pulse_socket.display()));
+    };
+
+    let mut ws = Ws::new(&format!("{DEBIAN_HW}wayland: true\naudio: true\n"));
+    let mut up = ws.cmd(&["up", "-d"]);
+    with_env(&mut up);
+    let out = up.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    ws.container();
+    let info = ws.ok(&["exec", "--", "wayland-info"]);
+    assert!(info.contains("wl_compositor"), "{info}");
+    let pactl = ws.ok(&["exec", "--", "pactl", "info"]);
+    assert!(pactl.contains("Server Name: pulseaudio"), "{pactl}");
+
+    let mut without = Ws::new(DEBIAN_HW);
+    let mut up = without.cmd(&["up", "-d"]);
+    with_env(&mut up);
+    assert!(up.output().unwrap().status.success());
+    without.container();
+    assert!(
+        !without
+            .run(&["exec", "--", "wayland-info"])
+            .status
+            .success(),
+        "no Wayland without wayland: true"
+    );
+
+    let missing = Ws::new(&format!("{DEBIAN_HW}wayland: true\n"));
+    let out = missing
+        .cmd(&["up", "-d"])
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no Wayland socket"),
+        "{}",
+        stderr(&out)
+    );
 }

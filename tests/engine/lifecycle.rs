@@ -199,43 +199,12 @@ fn an_ordinary_user_is_mapped() {
     if !engine() {
         return;
     }
-    if !is_root() {
-        eprintln!(
-            "skipped: creating a test user needs root (this run is already an ordinary user's)"
-        );
-        return;
-    }
-    let user = "robodev-e2e";
-    let _ = std::process::Command::new("groupadd")
-        .args(["-f", "docker"])
-        .status();
-    let _ = std::process::Command::new("useradd")
-        .args(["-m", "-G", "docker", "-u", "4242", user])
-        .status();
-    let _ = std::process::Command::new("chgrp")
-        .args(["docker", "/var/run/docker.sock"])
-        .status();
+    let Some(user) = ordinary_user() else { return };
     let ws = Ws::new(DEBIAN);
-    std::process::Command::new("chown")
-        .args(["-R", user, ws.path().to_str().unwrap()])
-        .status()
-        .unwrap();
-    let as_user = |args: &[&str]| {
-        let out = std::process::Command::new("runuser")
-            .args(["-u", user, "--"])
-            .arg(bin())
-            .args(args)
-            .current_dir(ws.path())
-            .env("HOME", format!("/home/{user}"))
-            .env("USER", user)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        eprintln!("{}{}", stdout(&out), stderr(&out));
-        out
-    };
-    assert!(as_user(&["up", "-d"]).status.success());
-    let out = as_user(&[
+    give_to(user, ws.path());
+    let robodev = |args: &[&str]| as_user(user, ws.path(), &bin(), args);
+    assert!(robodev(&["up", "-d"]).status.success());
+    let out = robodev(&[
         "exec",
         "--",
         "sh",
@@ -249,10 +218,10 @@ fn an_ordinary_user_is_mapped() {
     let meta = std::fs::metadata(ws.path().join("from-inside")).unwrap();
     assert_eq!(meta.uid(), 4242);
     assert!(
-        as_user(&["exec", "--", "sudo", "-n", "true"])
+        robodev(&["exec", "--", "sudo", "-n", "true"])
             .status
             .success(),
         "passwordless sudo"
     );
-    assert!(as_user(&["down"]).status.success());
+    assert!(robodev(&["down"]).status.success());
 }

@@ -6,4 +6,5 @@ mod support;
 mod devcontainer_cli;
 mod hardware;
 mod lifecycle;
+mod terminal;
 mod wizard;

@@ -121,5 +121,54 @@ pub fn is_root() -> bool {
 }
 
 pub const DEBIAN: &str = "version: 1\nextends: debian\n";
-/// The profile the hardware tests share (one image for all of them).
-pub const DEBIAN_X11: &str = "version: 1\nextends: debian\napt: [x11-utils]\n";
+/// The profile the hardware tests share (one image for all of them): X11, Wayland and
+/// PulseAudio clients.
+pub const DEBIAN_HW: &str =
+    "version: 1\nextends: debian\napt: [x11-utils, wayland-utils, pulseaudio-utils]\n";
+
+/// An ordinary user in the docker group, for the uid-mapping tests; `None` unless we are root
+/// (then there is nobody to become; as an ordinary user the other tests already map us).
+pub fn ordinary_user() -> Option<&'static str> {
+    if !is_root() {
+        eprintln!(
+            "skipped: creating a test user needs root (this run is already an ordinary user's)"
+        );
+        return None;
+    }
+    let user = "robodev-e2e";
+    let _ = Command::new("groupadd").args(["-f", "docker"]).status();
+    let _ = Command::new("useradd")
+        .args(["-m", "-G", "docker", "-u", "4242", user])
+        .status();
+    let _ = Command::new("chgrp")
+        .args(["docker", "/var/run/docker.sock"])
+        .status();
+    Some(user)
+}
+
+/// Run `program args` as `user` in `dir`, with that user's HOME and USER.
+pub fn as_user(user: &str, dir: &Path, program: &Path, args: &[&str]) -> Output {
+    let out = Command::new("runuser")
+        .args(["-u", user, "--"])
+        .arg(program)
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", format!("/home/{user}"))
+        .env("USER", user)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    eprintln!("{}{}", stdout(&out), stderr(&out));
+    out
+}
+
+pub fn give_to(user: &str, path: &Path) {
+    assert!(
+        Command::new("chown")
+            .args(["-R", user])
+            .arg(path)
+            .status()
+            .unwrap()
+            .success()
+    );
+}
