@@ -225,3 +225,116 @@ fn an_ordinary_user_is_mapped() {
     );
     assert!(robodev(&["down"]).status.success());
 }
+
+#[test]
+fn up_without_detach_runs_the_shell_on_piped_input() {
+    if !engine() {
+        return;
+    }
+    let mut ws = Ws::new(DEBIAN);
+    let mut child = ws
+        .cmd(&["up"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        b"echo in-the-shell $ROBODEV_PROFILE\nexit 4\n",
+    )
+    .unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stdout(&out).contains("in-the-shell debian"));
+    ws.container();
+}
+
+#[test]
+fn ls_logs_clean_and_down_volumes() {
+    if !engine() {
+        return;
+    }
+    let profile = |x: &str| {
+        format!(
+            "{DEBIAN}env: {{STAMP: \"{x}\"}}\nmounts: [{{source: robodev-e2e-cache, target: /cache, type: volume}}]\n"
+        )
+    };
+    let mut ws = Ws::new(&profile("one"));
+    ws.ok(&["up", "-d"]);
+    let name = ws.container();
+    let old: serde_json::Value = serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
+    let old_tag = old["image"].as_str().unwrap().to_string();
+
+    let listed: serde_json::Value = serde_json::from_str(&ws.ok(&["ls", "--json"])).unwrap();
+    let me = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name.as_str())
+        .expect("ls lists the environment");
+    assert_eq!(me["profile"], "debian");
+    assert_eq!(me["workspace"], ws.path().to_str().unwrap());
+    assert!(ws.ok(&["ls"]).contains(&name));
+    assert!(ws.run(&["logs", "--tail", "5"]).status.success());
+
+    // The profile moves on: the old image is used by the container until it is recreated.
+    std::fs::write(ws.path().join("robodev.yaml"), profile("two")).unwrap();
+    ws.ok(&["build"]);
+    assert!(
+        !ws.ok(&["clean", "--dry-run"]).contains(&old_tag),
+        "an image a container uses is kept"
+    );
+    ws.ok(&["up", "-d", "--recreate"]);
+    let new: serde_json::Value = serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
+    let dry = ws.ok(&["clean", "--dry-run"]);
+    assert!(dry.contains(&old_tag), "{dry}");
+    assert!(!dry.contains(new["image"].as_str().unwrap()), "{dry}");
+
+    ws.ok(&["exec", "--", "sh", "-c", "echo cached > /cache/file"]);
+    let out = ws.run(&["down"]);
+    assert!(
+        stderr(&out).contains("kept volumes robodev-e2e-cache"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        docker(&["volume", "inspect", "robodev-e2e-cache"])
+            .status
+            .success()
+    );
+    ws.ok(&["up", "-d"]);
+    assert_eq!(
+        ws.ok(&["exec", "--", "cat", "/cache/file"]).trim(),
+        "cached"
+    );
+    ws.ok(&["down", "--volumes"]);
+    assert!(
+        !docker(&["volume", "inspect", "robodev-e2e-cache"])
+            .status
+            .success()
+    );
+    let _ = docker(&["rmi", &old_tag]);
+}
+
+#[test]
+fn no_permission_on_the_socket_points_at_the_docker_group() {
+    if !engine() || !is_root() {
+        return;
+    }
+    let user = "robodev-e2e-nodocker";
+    let _ = std::process::Command::new("useradd")
+        .args(["-m", user])
+        .status();
+    let _ = std::process::Command::new("chmod")
+        .args(["660", "/var/run/docker.sock"])
+        .status();
+    let ws = Ws::new(DEBIAN);
+    give_to(user, ws.path());
+    let out = as_user(user, ws.path(), &bin(), &["build"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(err.contains("usermod -aG docker"), "{err}");
+}
