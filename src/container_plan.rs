@@ -48,6 +48,8 @@ pub struct GpuRequest {
 pub struct X11Cookie {
     pub host_file: String,
     pub display: String,
+    /// The user's Xauthority file the cookie is copied from, if there is one.
+    pub source: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -43,6 +43,11 @@ pub fn apply(profile: &Profile, host: &HostFacts, plan: &mut ContainerPlan) -> R
         plan.x11_cookie = Some(X11Cookie {
             host_file: cookie_file.display().to_string(),
             display,
+            source: host
+                .display
+                .xauthority
+                .as_ref()
+                .map(|p| p.display().to_string()),
         });
     }
     if profile.wayland {
@@ -178,10 +183,12 @@ fn read_entry(bytes: &[u8]) -> Option<(XauthEntry, &[u8])> {
 }
 
 /// Write the cookie in place (same inode), because the container bind-mounts this very file.
-pub fn refresh_cookie(cookie: &X11Cookie, xauthority: Option<&std::path::Path>) -> Result<()> {
+pub fn refresh_cookie(cookie: &X11Cookie) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let source = xauthority
+    let source = cookie
+        .source
+        .as_ref()
         .and_then(|p| std::fs::read(p).ok())
         .unwrap_or_default();
     let bytes = wildcard_cookie(&source, &cookie.display);

@@ -30,6 +30,34 @@ pub struct PlanInputs<'a> {
     pub templates: Option<PathBuf>,
 }
 
+/// The image half alone: what `clean` needs to know which tag a profile builds now, even where
+/// the container half cannot be planned (a device unplugged).
+pub struct ImageOnly {
+    pub user: ContainerUser,
+    pub gpu: GpuMode,
+    pub gpu_note: Option<String>,
+    pub image: ImagePlan,
+}
+
+pub fn image_only(
+    profile: &Profile,
+    host: &HostFacts,
+    daemon: &DaemonFacts,
+    templates: Option<PathBuf>,
+) -> Result<ImageOnly> {
+    let templates = templates.or_else(|| profile.templates.as_ref().map(PathBuf::from));
+    let renderer = Renderer::new(templates);
+    let user = ContainerUser::for_profile(profile, &host.user);
+    let (gpu, gpu_note) = gpu::resolve(profile.gpu, host, daemon);
+    let image = plan_image(profile, &user, gpu, &renderer)?;
+    Ok(ImageOnly {
+        user,
+        gpu,
+        gpu_note,
+        image,
+    })
+}
+
 pub fn make(inputs: PlanInputs<'_>) -> Result<Plan> {
     let PlanInputs {
         profile,
@@ -38,11 +66,12 @@ pub fn make(inputs: PlanInputs<'_>) -> Result<Plan> {
         workspace,
         templates,
     } = inputs;
-    let templates = templates.or_else(|| profile.templates.as_ref().map(PathBuf::from));
-    let renderer = Renderer::new(templates);
-    let user = ContainerUser::for_profile(profile, &host.user);
-    let (gpu_mode, gpu_note) = gpu::resolve(profile.gpu, host, daemon);
-    let image = plan_image(profile, &user, gpu_mode, &renderer)?;
+    let ImageOnly {
+        user,
+        gpu: gpu_mode,
+        gpu_note,
+        image,
+    } = image_only(profile, host, daemon, templates)?;
     let mut container = plan_container(profile, host, daemon, workspace, &image, &user, gpu_mode)?;
     if let Some(note) = gpu_note {
         container.notes.insert(0, note);

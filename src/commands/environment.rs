@@ -52,8 +52,7 @@ pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> R
 /// Write the X11 cookie before the container starts (its bind mount needs the file).
 fn prepare_start(s: &Session, plan: &Plan) -> Result<()> {
     if let Some(cookie) = &plan.container.x11_cookie {
-        let host = crate::host::HostFacts::probe(&plan.profile);
-        display::refresh_cookie(cookie, host.display.xauthority.as_deref())?;
+        display::refresh_cookie(cookie)?;
         s.ui.note(format!(
             "X11 cookie for {} written to {}",
             cookie.display, cookie.host_file

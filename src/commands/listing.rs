@@ -76,16 +76,10 @@ pub async fn clean(s: &Session, dry_run: bool) -> Result<i32> {
             .daemon_facts(&profile, Some(&engine))
             .await
             .unwrap_or_default();
-        let user = crate::image_plan::ContainerUser::for_profile(&profile, &host.user);
-        let (gpu, _) = crate::gpu::resolve(profile.gpu, &host, &daemon);
-        let templates = s
-            .global
-            .templates
-            .clone()
-            .or_else(|| profile.templates.as_ref().map(Into::into));
-        let renderer = crate::render::Renderer::new(templates);
-        if let Ok(image) = crate::image_plan::plan_image(&profile, &user, gpu, &renderer) {
-            keep.insert(image.tag);
+        if let Ok(planned) =
+            crate::plan::image_only(&profile, &host, &daemon, s.global.templates.clone())
+        {
+            keep.insert(planned.image.tag);
         }
     }
     let mut removed = 0;

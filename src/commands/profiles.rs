@@ -34,7 +34,11 @@ pub fn show(s: &Session, reference: Option<&str>, json: bool) -> Result<i32> {
     if json {
         print_out(&serde_json::to_string_pretty(&profile).unwrap_or_default());
     } else {
-        let value = serde_json::to_value(&profile).unwrap_or_default();
+        let mut value = serde_json::to_value(&profile).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            // Unset optional fields read as noise in YAML (`platform: null`).
+            map.retain(|_, v| !v.is_null());
+        }
         let yaml = serde_saphyr::to_string(&value).unwrap_or_default();
         print_out(&format!(
             "# composed from: {}\n{yaml}",
