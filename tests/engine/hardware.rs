@@ -34,8 +34,11 @@ fn explicit_devices_required_and_optional() {
     }
     mknod("/tmp/ttyUSB0", 188, 0);
     mknod("/tmp/robodev-null", 1, 3);
+    // A stable by-id style name: a symlink, resolved on the host.
+    let _ = std::fs::remove_file("/tmp/robodev-by-id-sensor");
+    std::os::unix::fs::symlink("/tmp/robodev-null", "/tmp/robodev-by-id-sensor").unwrap();
     let mut ws = Ws::new(&format!(
-        "{DEBIAN_HW}devices:\n  - /tmp/ttyUSB0\n  - {{path: /tmp/robodev-null, as: /dev/sensor}}\n  - {{path: /dev/ttyUSB97, optional: true}}\n"
+        "{DEBIAN_HW}devices:\n  - /tmp/ttyUSB0\n  - {{path: /tmp/robodev-by-id-sensor, as: /dev/sensor}}\n  - {{path: /dev/ttyUSB97, optional: true}}\n"
     ));
     let out = ws.run(&["up", "-d"]);
     assert!(out.status.success());

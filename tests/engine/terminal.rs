@@ -59,6 +59,23 @@ fn shell_has_a_tty_follows_resize_and_returns_the_exit_code() {
     std::thread::sleep(Duration::from_millis(500));
     send("echo size=$(stty size)");
     wait_for("size=25 90");
+    // Ctrl-C goes to the command inside, not to robodev: the shell survives and answers.
+    send("sleep 30; echo slept");
+    std::thread::sleep(Duration::from_millis(700));
+    tmux(&["send-keys", "-t", &session, "C-c"]);
+    std::thread::sleep(Duration::from_millis(300));
+    send("echo still=$((40+2))");
+    wait_for("still=42");
+    assert!(
+        !screen().lines().any(|l| l.trim() == "slept"),
+        "Ctrl-C did not reach the command:\n{}",
+        screen()
+    );
+    assert!(
+        !screen().contains("robodev-exit="),
+        "Ctrl-C ended robodev:\n{}",
+        screen()
+    );
     send("exit 3");
     wait_for("robodev-exit=3");
     // Raw mode was undone: the outer shell's terminal is canonical again.
