@@ -372,8 +372,13 @@ fn yaml_error(file: &str, path: &str, e: &serde_saphyr::Error) -> Error {
                 .map(|(_, m)| m.to_string())
         })
         .unwrap_or(first);
-    let field = field_path(path);
-    let field = if field.is_empty() || field == "." {
+    let message = plain_message(&message);
+    let mut field = field_path(path);
+    if let Some(key) = message.strip_prefix("duplicate key ") {
+        // serde_path_to_error has no path for a duplicate key; the key itself is the best name.
+        field = key.trim_matches('`').to_string();
+    }
+    let field = if field.is_empty() || field == "." || field == "?" {
         "(document)".to_string()
     } else {
         field
@@ -389,6 +394,19 @@ fn yaml_error(file: &str, path: &str, e: &serde_saphyr::Error) -> Error {
         message,
         help,
     )
+}
+
+/// The parser's wording, in the words of someone writing a profile.
+fn plain_message(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!("duplicate key `{key}`");
+    }
+    match message {
+        "expected sequence start" => "expected a list (`[a, b]`, or one `- item` per line)".into(),
+        "expected mapping start" => "expected a map (`key: value` lines, or `{key: value}`)".into(),
+        other => other.to_string(),
+    }
 }
 
 /// serde_path_to_error's path, without the `value` segments that `Sourced` (via serde-saphyr's

@@ -109,10 +109,31 @@ async fn ensure_running(s: &Session, engine: &Engine, plan: &Plan, recreate: boo
 
 async fn create_and_start(s: &Session, engine: &Engine, plan: &Plan) -> Result<()> {
     prepare_start(s, plan)?;
-    engine.create_container(&plan.container).await?;
-    engine.start_container(&plan.container.name).await?;
-    s.ui.success(format!("created {}", plan.container.name));
-    Ok(())
+    let name = &plan.container.name;
+    if engine.create_container(&plan.container).await? {
+        engine.start_container(name).await?;
+        s.ui.success(format!("created {name}"));
+        return Ok(());
+    }
+    // Created concurrently by another robodev: use it, as long as it is robodev's. The engine
+    // reserves the name before the container can be inspected, so give the winner a moment.
+    for _ in 0..100 {
+        match engine.find_container(name).await? {
+            Some(state) if !state.is_managed() => {
+                return Err(crate::engine::containers_foreign(name));
+            }
+            Some(state) if state.running => return Ok(()),
+            Some(state) if state.status == "created" => {}
+            Some(_) => return engine.start_container(name).await,
+            None => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Err(Error::Engine {
+        action: format!("cannot start {name}"),
+        message: "another robodev created it but it did not start".into(),
+        help: Some("run `robodev status` and `robodev up` again".into()),
+    })
 }
 
 pub async fn up(

@@ -143,17 +143,24 @@ impl Engine {
         }
     }
 
-    pub async fn create_container(&self, plan: &ContainerPlan) -> Result<String> {
+    /// Create the planned container; `Ok(false)` when one of that name appeared meanwhile
+    /// (another `robodev up` in the same workspace won the race).
+    pub async fn create_container(&self, plan: &ContainerPlan) -> Result<bool> {
         let options = CreateContainerOptions {
             name: Some(plan.name.clone()),
             ..Default::default()
         };
-        let created = self
+        match self
             .docker
             .create_container(Some(options), create_body(plan, None, false))
             .await
-            .map_err(|e| api_error(&format!("create container {}", plan.name), e))?;
-        Ok(created.id)
+        {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(false),
+            Err(e) => Err(api_error(&format!("create container {}", plan.name), e)),
+        }
     }
 
     pub async fn start_container(&self, name: &str) -> Result<()> {

@@ -338,3 +338,28 @@ fn no_permission_on_the_socket_points_at_the_docker_group() {
     assert!(err.contains("permission denied"), "{err}");
     assert!(err.contains("usermod -aG docker"), "{err}");
 }
+
+#[test]
+fn concurrent_ups_share_one_container() {
+    if !engine() {
+        return;
+    }
+    let mut ws = Ws::new(DEBIAN);
+    ws.ok(&["build"]);
+    let children: Vec<_> = (0..3)
+        .map(|_| ws.cmd(&["-q", "up", "-d"]).spawn().unwrap())
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let name = ws.container();
+    let same_name = stdout(&docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("name=^{name}$"),
+        "-q",
+    ]));
+    assert_eq!(same_name.lines().count(), 1);
+    assert_eq!(docker_inspect(&name)["State"]["Running"], true);
+}
