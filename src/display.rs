@@ -193,7 +193,7 @@ pub fn refresh_cookie(cookie: &X11Cookie) -> Result<()> {
         .unwrap_or_default();
     let bytes = wildcard_cookie(&source, &cookie.display);
     let path = std::path::Path::new(&cookie.host_file);
-    crate::error::ensure_parent(path)?;
+    crate::files::ensure_parent(path)?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

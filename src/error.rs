@@ -2,7 +2,6 @@
 //! Exit codes are stable: 1 = the operation failed, 2 = bad input or usage.
 
 use std::fmt;
-use std::path::PathBuf;
 
 /// Where in a profile file a value came from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -155,15 +154,4 @@ impl Error {
         }
         out
     }
-}
-
-/// Refuse to write into a path that is not ours; used by commands that write files.
-pub fn ensure_parent(path: &std::path::Path) -> Result<PathBuf> {
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io_path("create directory", &parent, e))?;
-    Ok(parent)
 }

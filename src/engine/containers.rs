@@ -355,14 +355,15 @@ impl Engine {
 
     /// A throw-away container: create, attach, start, wait, remove. Returns the exit code.
     pub async fn run(&self, plan: &ContainerPlan, cmd: Vec<String>, tty: bool) -> Result<i32> {
-        let mut labels = plan.clone();
-        labels.labels.insert("robodev.run".into(), "true".into());
-        labels.labels.remove(LABEL_MANAGED);
+        // Not `managed`: `ls` and `clean` must not count a throw-away container as an environment.
+        let mut throwaway = plan.clone();
+        throwaway.labels.insert("robodev.run".into(), "true".into());
+        throwaway.labels.remove(LABEL_MANAGED);
         let created = self
             .docker
             .create_container(
                 None::<CreateContainerOptions>,
-                create_body(&labels, Some(cmd), tty),
+                create_body(&throwaway, Some(cmd), tty),
             )
             .await
             .map_err(|e| api_error("create a container", e))?;
