@@ -93,6 +93,25 @@ pub fn system_packages(profile: &Profile, gpu: GpuMode) -> Vec<String> {
     packages
 }
 
+/// Lines for /etc/zsh/zshrc when the profile's shell is zsh (ROS ships `setup.zsh`).
+fn zshrc_lines(profile: &Profile) -> Vec<String> {
+    if profile.shell != Shell::Zsh {
+        return Vec::new();
+    }
+    let mut lines = vec!["# robodev: the ROS environment in interactive shells".to_string()];
+    if let Some(dir) = profile.distro.setup_dir {
+        lines.push(format!(
+            "if [ -f {dir}/setup.zsh ]; then . {dir}/setup.zsh; fi"
+        ));
+    }
+    lines.push(
+        "if [ -n \"${ROBODEV_WORKSPACE:-}\" ] && [ -f \"$ROBODEV_WORKSPACE/install/setup.zsh\" ]; then \
+         . \"$ROBODEV_WORKSPACE/install/setup.zsh\"; fi"
+            .to_string(),
+    );
+    lines
+}
+
 fn bashrc_lines(profile: &Profile) -> Vec<String> {
     let mut lines = vec!["# robodev: the ROS environment in interactive shells".to_string()];
     if let Some(dir) = profile.distro.setup_dir {
@@ -132,6 +151,7 @@ pub fn plan_image(
         "shell_path": profile.shell.path(),
         "setup_dir": profile.distro.setup_dir,
         "bashrc_lines": bashrc_lines(profile),
+        "zshrc_lines": zshrc_lines(profile),
         "env": env,
     });
     let dockerfile = renderer.render("Dockerfile.j2", &context_vars)?;

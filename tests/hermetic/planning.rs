@@ -325,3 +325,18 @@ fn profile_change_changes_the_container_config_hash() {
         plan(&profile_from("version: 1\nextends: humble\nname: humble\nenv: {A: b}\n").unwrap());
     assert_ne!(a.container.config_hash(), b.container.config_hash());
 }
+
+#[test]
+fn zsh_users_get_the_ros_environment_too() {
+    let df = plan(&profile_from("version: 1\nextends: jazzy\nshell: zsh\n").unwrap())
+        .image
+        .dockerfile;
+    assert!(df.contains("/opt/ros/jazzy/setup.zsh"), "{df}");
+    assert!(df.contains(">> /etc/zsh/zshrc"));
+    assert!(
+        df.contains("      zsh \\\n") || df.contains("      zsh\n") || df.contains(" zsh "),
+        "zsh is installed: {df}"
+    );
+    let bash = plan(&builtin("jazzy")).image.dockerfile;
+    assert!(!bash.contains("zshrc"));
+}
