@@ -82,3 +82,64 @@ fn shell_has_a_tty_follows_resize_and_returns_the_exit_code() {
     wait_for(" icanon");
     tmux(&["kill-session", "-t", &session]);
 }
+
+#[test]
+fn a_changed_profile_asks_before_recreating_on_a_terminal() {
+    if !engine() {
+        return;
+    }
+    let mut ws = Ws::new(DEBIAN);
+    ws.ok(&["up", "-d"]);
+    let name = ws.container();
+    let first_id = docker_inspect(&name)["Id"].clone();
+    std::fs::write(
+        ws.path().join("robodev.yaml"),
+        format!("{DEBIAN}env: {{ASKED: \"yes\"}}\n"),
+    )
+    .unwrap();
+    ws.ok(&["build"]);
+    let session = format!("robodev-recreate-{}", std::process::id());
+    let script = format!(
+        "cd {} && env NO_COLOR=1 ROBODEV_STATE_DIR={}/.state {} up -d; echo \"robodev-exit=$?\"; sleep 30",
+        ws.path().display(),
+        ws.path().display(),
+        bin().display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "160",
+        "-y",
+        "30",
+        &script,
+    ]);
+    let screen = || tmux(&["capture-pane", "-p", "-t", &session]);
+    let wait_for = |text: &str| {
+        for _ in 0..150 {
+            if screen().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let s = screen();
+        tmux(&["kill-session", "-t", &session]);
+        panic!("never saw {text:?}:\n{s}");
+    };
+    wait_for("Recreate it?");
+    tmux(&["send-keys", "-t", &session, "y"]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for("robodev-exit=0");
+    tmux(&["kill-session", "-t", &session]);
+    assert_ne!(
+        docker_inspect(&name)["Id"],
+        first_id,
+        "the container was recreated"
+    );
+    assert_eq!(
+        ws.ok(&["exec", "--", "sh", "-c", "echo $ASKED"]).trim(),
+        "yes"
+    );
+}
