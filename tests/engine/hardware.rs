@@ -1,7 +1,7 @@
 //! Devices, hotplug, X11, GPU configuration and doctor, on the real engine.
 
 use crate::support::*;
-use std::process::{Child, Command};
+use std::process::Command;
 
 fn mknod(path: &str, major: u32, minor: u32) {
     let _ = std::fs::remove_file(path);
@@ -72,10 +72,11 @@ fn explicit_devices_required_and_optional() {
 
     let missing = Ws::new(&format!("{DEBIAN_HW}devices: [/dev/ttyUSB98]\n"));
     let out = missing.run(&["up", "-d"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.contains("device /dev/ttyUSB98 (devices[0] at"), "{err}");
-    assert!(err.contains("optional: true"), "{err}");
+    assert_fails(
+        &out,
+        1,
+        &["device /dev/ttyUSB98 (devices[0] at", "optional: true"],
+    );
 }
 
 #[test]
@@ -121,15 +122,7 @@ fn hotplugged_serial_device_is_usable_without_restart() {
     );
 }
 
-struct Xvfb(Child);
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_xvfb(display: &str, auth: &str) -> Xvfb {
+fn start_xvfb(display: &str, auth: &str) -> Background {
     let cookie = String::from_utf8(Command::new("mcookie").output().unwrap().stdout).unwrap();
     let _ = std::fs::remove_file(auth);
     assert!(
@@ -154,7 +147,7 @@ fn start_xvfb(display: &str, auth: &str) -> Xvfb {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    Xvfb(child)
+    Background(child)
 }
 
 #[test]
@@ -206,12 +199,7 @@ fn x11_clients_connect_only_with_x11_true() {
         .env_remove("DISPLAY")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("DISPLAY is not set"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails(&out, 1, &["DISPLAY is not set"]);
 }
 
 #[test]
@@ -276,15 +264,6 @@ fn doctor_on_a_profile_whose_needs_are_met() {
     assert!(text.contains("✓ x11 cookie"), "{text}");
 }
 
-/// A process the test started, killed when the test ends.
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn wait_for_socket(path: &std::path::Path) {
     for _ in 0..100 {
         if path.exists() {
@@ -305,7 +284,7 @@ fn wayland_and_audio_clients_connect() {
         .tempdir_in(scratch())
         .unwrap();
     let xdg = runtime.path().to_str().unwrap().to_string();
-    let _weston = Server(
+    let _weston = Background(
         Command::new("weston")
             .args([
                 "--backend=headless-backend.so",
@@ -319,7 +298,7 @@ fn wayland_and_audio_clients_connect() {
             .expect("weston"),
     );
     let pulse_socket = runtime.path().join("pulse-native");
-    let _pulse = Server(
+    let _pulse = Background(
         Command::new("pulseaudio")
             .args([
                 "-n",
@@ -374,10 +353,5 @@ fn wayland_and_audio_clients_connect() {
         .env_remove("WAYLAND_DISPLAY")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no Wayland socket"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails(&out, 1, &["no Wayland socket"]);
 }

@@ -113,7 +113,13 @@ fn run_is_a_throwaway_container() {
         return;
     }
     let ws = Ws::new(DEBIAN);
-    let before = stdout(&docker(&["ps", "-aq"])).lines().count();
+    // Only this workspace's containers: other tests create and remove theirs meanwhile.
+    let label = format!("label=robodev.workspace={}", ws.path().display());
+    let ours = || {
+        stdout(&docker(&["ps", "-aq", "--filter", &label]))
+            .lines()
+            .count()
+    };
     assert!(
         ws.ok(&["run", "--", "colcon", "--help"])
             .contains("usage: colcon")
@@ -122,11 +128,7 @@ fn run_is_a_throwaway_container() {
         ws.run(&["run", "--", "sh", "-c", "exit 3"]).status.code(),
         Some(3)
     );
-    assert_eq!(
-        stdout(&docker(&["ps", "-aq"])).lines().count(),
-        before,
-        "run left a container behind"
-    );
+    assert_eq!(ours(), 0, "run left a container behind");
 }
 
 #[test]
@@ -150,12 +152,7 @@ fn a_foreign_container_with_our_name_is_not_touched() {
         .success()
     );
     let out = ws.run(&["up", "-d"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("not created by robodev"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails(&out, 1, &["not created by robodev"]);
     assert!(
         docker(&["inspect", &name]).status.success(),
         "the foreign container must survive"
@@ -169,11 +166,10 @@ fn a_base_image_that_cannot_be_pulled_is_explained() {
     }
     let ws = Ws::new("version: 1\nextends: debian\nbase_image: robodev-test/does-not-exist:1\n");
     let out = ws.run(&["build"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(
-        err.contains("robodev-test/does-not-exist:1 is not available locally"),
-        "{err}"
+    assert_fails(
+        &out,
+        1,
+        &["robodev-test/does-not-exist:1 is not available locally"],
     );
 }
 
@@ -184,12 +180,13 @@ fn a_failing_build_step_shows_its_last_lines() {
     }
     let ws = Ws::new("version: 1\nextends: debian\napt: [robodev-no-such-package]\n");
     let out = ws.run(&["build"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.contains("failed at step"), "{err}");
-    assert!(
-        err.contains("Unable to locate package robodev-no-such-package"),
-        "{err}"
+    assert_fails(
+        &out,
+        1,
+        &[
+            "failed at step",
+            "Unable to locate package robodev-no-such-package",
+        ],
     );
 }
 
@@ -333,10 +330,7 @@ fn no_permission_on_the_socket_points_at_the_docker_group() {
     let ws = Ws::new(DEBIAN);
     give_to(user, ws.path());
     let out = as_user(user, ws.path(), &bin(), &["build"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.contains("permission denied"), "{err}");
-    assert!(err.contains("usermod -aG docker"), "{err}");
+    assert_fails(&out, 1, &["permission denied", "usermod -aG docker"]);
 }
 
 #[test]

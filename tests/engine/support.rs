@@ -172,3 +172,105 @@ pub fn give_to(user: &str, path: &Path) {
             .success()
     );
 }
+
+/// Assert that a command failed with `code` and that its stderr says each of `needles`.
+pub fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "expected {needle:?} in:\n{err}");
+    }
+}
+
+/// A server the test started (Xvfb, weston, pulseaudio), killed when the test ends.
+pub struct Background(pub std::process::Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A program on a real terminal: a detached tmux session, read with capture-pane, driven with
+/// send-keys, killed when dropped.
+pub struct Tmux {
+    session: String,
+}
+
+fn tmux(args: &[&str]) -> String {
+    stdout(&Command::new("tmux").args(args).output().expect("tmux"))
+}
+
+impl Tmux {
+    pub fn start(name: &str, width: u16, height: u16, script: &str) -> Tmux {
+        let session = format!("robodev-{name}-{}", std::process::id());
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            script,
+        ]);
+        Tmux { session }
+    }
+
+    pub fn screen(&self) -> String {
+        tmux(&["capture-pane", "-p", "-t", &self.session])
+    }
+
+    /// Wait up to 15 s for `text` on the screen.
+    pub fn wait_for(&self, text: &str) {
+        for _ in 0..150 {
+            if self.screen().contains(text) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("never saw {text:?}:\n{}", self.screen());
+    }
+
+    /// Named keys (`Enter`, `Up`, `C-c`, `Space`, `y`).
+    pub fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            tmux(&["send-keys", "-t", &self.session, key]);
+        }
+    }
+
+    /// Literal text followed by Enter.
+    pub fn line(&self, text: &str) {
+        tmux(&["send-keys", "-t", &self.session, "-l", text]);
+        self.keys(&["Enter"]);
+    }
+
+    pub fn resize(&self, width: u16, height: u16) {
+        tmux(&[
+            "resize-window",
+            "-t",
+            &self.session,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.session]);
+    }
+}
+
+/// A shell line that runs robodev in `ws` on the terminal, then prints its exit code and waits.
+pub fn robodev_script(ws: &Ws, args: &str, after: &str) -> String {
+    format!(
+        "cd {dir} && env NO_COLOR=1 ROBODEV_STATE_DIR={dir}/.state {bin} {args}; echo \"robodev-exit=$?\"; {after} sleep 30",
+        dir = ws.path().display(),
+        bin = bin().display()
+    )
+}

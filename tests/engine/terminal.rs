@@ -1,13 +1,8 @@
-//! `robodev shell` on a real terminal (tmux): a TTY inside, resize followed, the exit code
-//! passed back, and the terminal restored afterwards.
+//! robodev on a real terminal (tmux): `shell` has a TTY, follows resizes, passes Ctrl-C to the
+//! command inside, returns the exit code and restores the terminal; `up` asks before recreating.
 
 use crate::support::*;
-use std::process::Command;
 use std::time::Duration;
-
-fn tmux(args: &[&str]) -> String {
-    stdout(&Command::new("tmux").args(args).output().expect("tmux"))
-}
 
 #[test]
 fn shell_has_a_tty_follows_resize_and_returns_the_exit_code() {
@@ -17,70 +12,41 @@ fn shell_has_a_tty_follows_resize_and_returns_the_exit_code() {
     let mut ws = Ws::new(DEBIAN);
     ws.ok(&["up", "-d"]);
     ws.container();
-    let session = format!("robodev-shell-{}", std::process::id());
-    let script = format!(
-        "cd {} && env NO_COLOR=1 ROBODEV_STATE_DIR={}/.state {} shell; echo \"robodev-exit=$?\"; stty -a | grep -o ' icanon'; sleep 30",
-        ws.path().display(),
-        ws.path().display(),
-        bin().display()
+    let term = Tmux::start(
+        "shell",
+        100,
+        30,
+        &robodev_script(&ws, "shell", "stty -a | grep -o ' icanon';"),
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &script,
-    ]);
-    let screen = || tmux(&["capture-pane", "-p", "-t", &session]);
-    let wait_for = |text: &str| {
-        for _ in 0..100 {
-            if screen().contains(text) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let s = screen();
-        tmux(&["kill-session", "-t", &session]);
-        panic!("never saw {text:?}:\n{s}");
-    };
-    let send = |text: &str| {
-        tmux(&["send-keys", "-t", &session, "-l", text]);
-        tmux(&["send-keys", "-t", &session, "Enter"]);
-    };
     std::thread::sleep(Duration::from_millis(500));
-    send("tty && echo answer=$((6*7))");
-    wait_for("answer=42");
-    assert!(screen().contains("/dev/pts/"), "{}", screen());
-    tmux(&["resize-window", "-t", &session, "-x", "90", "-y", "25"]);
+    term.line("tty && echo answer=$((6*7))");
+    term.wait_for("answer=42");
+    assert!(term.screen().contains("/dev/pts/"), "{}", term.screen());
+    term.resize(90, 25);
     std::thread::sleep(Duration::from_millis(500));
-    send("echo size=$(stty size)");
-    wait_for("size=25 90");
+    term.line("echo size=$(stty size)");
+    term.wait_for("size=25 90");
     // Ctrl-C goes to the command inside, not to robodev: the shell survives and answers.
-    send("sleep 30; echo slept");
+    term.line("sleep 30; echo slept");
     std::thread::sleep(Duration::from_millis(700));
-    tmux(&["send-keys", "-t", &session, "C-c"]);
+    term.keys(&["C-c"]);
     std::thread::sleep(Duration::from_millis(300));
-    send("echo still=$((40+2))");
-    wait_for("still=42");
+    term.line("echo still=$((40+2))");
+    term.wait_for("still=42");
     assert!(
-        !screen().lines().any(|l| l.trim() == "slept"),
+        !term.screen().lines().any(|l| l.trim() == "slept"),
         "Ctrl-C did not reach the command:\n{}",
-        screen()
+        term.screen()
     );
     assert!(
-        !screen().contains("robodev-exit="),
+        !term.screen().contains("robodev-exit="),
         "Ctrl-C ended robodev:\n{}",
-        screen()
+        term.screen()
     );
-    send("exit 3");
-    wait_for("robodev-exit=3");
+    term.line("exit 3");
+    term.wait_for("robodev-exit=3");
     // Raw mode was undone: the outer shell's terminal is canonical again.
-    wait_for(" icanon");
-    tmux(&["kill-session", "-t", &session]);
+    term.wait_for(" icanon");
 }
 
 #[test]
@@ -98,41 +64,10 @@ fn a_changed_profile_asks_before_recreating_on_a_terminal() {
     )
     .unwrap();
     ws.ok(&["build"]);
-    let session = format!("robodev-recreate-{}", std::process::id());
-    let script = format!(
-        "cd {} && env NO_COLOR=1 ROBODEV_STATE_DIR={}/.state {} up -d; echo \"robodev-exit=$?\"; sleep 30",
-        ws.path().display(),
-        ws.path().display(),
-        bin().display()
-    );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "160",
-        "-y",
-        "30",
-        &script,
-    ]);
-    let screen = || tmux(&["capture-pane", "-p", "-t", &session]);
-    let wait_for = |text: &str| {
-        for _ in 0..150 {
-            if screen().contains(text) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let s = screen();
-        tmux(&["kill-session", "-t", &session]);
-        panic!("never saw {text:?}:\n{s}");
-    };
-    wait_for("Recreate it?");
-    tmux(&["send-keys", "-t", &session, "y"]);
-    tmux(&["send-keys", "-t", &session, "Enter"]);
-    wait_for("robodev-exit=0");
-    tmux(&["kill-session", "-t", &session]);
+    let term = Tmux::start("recreate", 160, 30, &robodev_script(&ws, "up -d", ""));
+    term.wait_for("Recreate it?");
+    term.keys(&["y", "Enter"]);
+    term.wait_for("robodev-exit=0");
     assert_ne!(
         docker_inspect(&name)["Id"],
         first_id,
