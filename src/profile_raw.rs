@@ -207,13 +207,16 @@ struct MountLong {
 }
 
 impl RawProfile {
-    /// Compose `self` (the parent) with `child`: maps merge, lists append, scalars override.
+    /// Compose `self` (the parent) with `child`: maps merge, lists append, scalars override
+    /// (except `name` and `extends`, which belong to the child alone).
     pub fn merged_with(self, child: RawProfile) -> RawProfile {
         let mut env = self.env;
         env.extend(child.env);
         RawProfile {
             version: child.version.or(self.version),
-            name: child.name.or(self.name),
+            // A name is the profile's identity, not a setting: it is never inherited, or a profile
+            // extending `jazzy` would share the `jazzy` environment's container and image name.
+            name: child.name,
             extends: child.extends,
             ros: merge_option(self.ros, child.ros, |p, c| RawRos {
                 distro: c.distro.or(p.distro),

@@ -111,26 +111,41 @@ impl ProfileSearch {
                 read_file(&path)?
             }
         };
-        let fallback_name = match (&file.origin, reference) {
-            (Origin::Builtin(n), _) => n.to_string(),
-            (Origin::File(p), _) if p.file_name().is_some_and(|f| f == WORKSPACE_FILE) => self
-                .workspace_root
-                .file_name()
-                .map(|n| sanitize_name(&n.to_string_lossy()))
-                .unwrap_or_else(|| "workspace".into()),
-            (Origin::File(p), _) => p
-                .file_stem()
-                .map(|s| sanitize_name(&s.to_string_lossy()))
-                .unwrap_or_else(|| "profile".into()),
-        };
         let mut chain = Vec::new();
         let raw = self.load_chain(file, &mut chain)?;
         let name = raw
             .name
             .as_ref()
             .map(|n| n.value.clone())
-            .unwrap_or(fallback_name);
+            .unwrap_or_else(|| self.default_name(&chain[0]));
         Ok(LoadedProfile { raw, name, chain })
+    }
+
+    /// The name of a profile whose file gives none: the workspace directory's name for
+    /// `robodev.yaml`, the file's stem otherwise.
+    fn default_name(&self, origin: &Origin) -> String {
+        match origin {
+            Origin::Builtin(n) => n.to_string(),
+            Origin::File(p) if p.file_name().is_some_and(|f| f == WORKSPACE_FILE) => self
+                .workspace_root
+                .file_name()
+                .map(|n| sanitize_name(&n.to_string_lossy()))
+                .unwrap_or_else(|| "workspace".into()),
+            Origin::File(p) => p
+                .file_stem()
+                .map(|s| sanitize_name(&s.to_string_lossy()))
+                .unwrap_or_else(|| "profile".into()),
+        }
+    }
+
+    /// The name the workspace's `robodev.yaml` is known by, if there is one.
+    fn workspace_profile(&self) -> Option<(ProfileFile, String)> {
+        let file = read_file(&self.workspace_file()).ok()?;
+        let name = parse(&file)
+            .ok()
+            .and_then(|r| r.name.map(|n| n.value))
+            .unwrap_or_else(|| self.default_name(&file.origin));
+        Some((file, name))
     }
 
     fn load_chain(&self, file: ProfileFile, chain: &mut Vec<Origin>) -> Result<RawProfile> {
@@ -177,14 +192,9 @@ impl ProfileSearch {
     /// Find a profile by name. `skip` is the file doing the asking, so a user profile named
     /// `humble` can extend the built-in `humble` instead of itself.
     fn find_by_name(&self, name: &str, skip: Option<&Origin>) -> Result<ProfileFile> {
-        let ws = self.workspace_file();
-        if ws.exists()
-            && skip != Some(&Origin::File(ws.clone()))
-            && let Ok(file) = read_file(&ws)
-            && parse(&file)
-                .ok()
-                .and_then(|r| r.name)
-                .is_some_and(|n| n.value == name)
+        if let Some((file, ws_name)) = self.workspace_profile()
+            && ws_name == name
+            && skip != Some(&file.origin)
         {
             return Ok(file);
         }
@@ -218,20 +228,10 @@ impl ProfileSearch {
     /// Every profile robodev can find: the workspace's, the user's, the built-in ones.
     pub fn list(&self) -> Vec<ProfileEntry> {
         let mut out: Vec<ProfileEntry> = Vec::new();
-        let ws = self.workspace_file();
-        if let Ok(file) = read_file(&ws) {
-            let name = parse(&file)
-                .ok()
-                .and_then(|r| r.name.map(|n| n.value))
-                .unwrap_or_else(|| {
-                    self.workspace_root
-                        .file_name()
-                        .map(|n| sanitize_name(&n.to_string_lossy()))
-                        .unwrap_or_default()
-                });
+        if let Some((file, name)) = self.workspace_profile() {
             out.push(ProfileEntry {
                 name,
-                source: ws.display().to_string(),
+                source: file.origin.display(),
                 origin: "workspace",
             });
         }

@@ -120,7 +120,7 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-pub const DEBIAN: &str = "version: 1\nextends: debian\n";
+pub const DEBIAN: &str = "version: 1\nname: debian\nextends: debian\n";
 /// The profile the hardware tests share (one image for all of them): X11, Wayland and
 /// PulseAudio clients.
 pub const DEBIAN_HW: &str =

@@ -129,3 +129,21 @@ fn base_image_accepts_tags_and_digests() {
     .unwrap();
     assert_eq!(p.base_image, digest);
 }
+
+/// Regression: a profile that extends another without naming itself must not take the
+/// parent's name, or `robodev up mine` and `robodev up jazzy` would share one container.
+#[test]
+fn names_are_not_inherited() {
+    let dir = ProfileDir::new(&[
+        ("user/mine.yaml", "version: 1\nextends: jazzy\n"),
+        ("robodev.yaml", "version: 1\nextends: humble\n"),
+    ]);
+    assert_eq!(dir.load(Some("mine")).unwrap().name, "mine");
+    assert_eq!(dir.load(Some("jazzy")).unwrap().name, "jazzy");
+    let ws_name = dir.load(None).unwrap().name;
+    assert_ne!(ws_name, "humble");
+    // `robodev profiles` lists the workspace profile under the name `load` gives it.
+    let listed = dir.search().list();
+    assert_eq!(listed[0].name, ws_name);
+    assert_eq!(dir.load(Some(ws_name.as_str())).unwrap().name, ws_name);
+}
