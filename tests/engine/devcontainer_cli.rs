@@ -7,27 +7,35 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::process::Output;
 
-/// `@devcontainers/cli`, installed locally with npm (cached in target/).
+/// `@devcontainers/cli`, installed locally with npm (cached in target/). Installed once per
+/// test process: two tests installing into one directory at once break each other's
+/// `node_modules/.bin` (seen on a fresh clone, where nothing was cached yet).
 fn devcontainer_cli() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/devcontainers-cli");
-    let bin = dir.join("node_modules/.bin/devcontainer");
-    if !bin.exists() {
-        std::fs::create_dir_all(&dir).unwrap();
-        let ok = Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(&dir)
-            .arg("@devcontainers/cli")
-            .status()
-            .expect("npm");
-        assert!(ok.success(), "npm install @devcontainers/cli failed");
-    }
-    bin
+    static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/devcontainers-cli");
+            let bin = dir.join("node_modules/.bin/devcontainer");
+            if !bin.exists() {
+                std::fs::create_dir_all(&dir).unwrap();
+                let ok = Command::new("npm")
+                    .args([
+                        "install",
+                        "--no-audit",
+                        "--no-fund",
+                        "--loglevel=error",
+                        "--prefix",
+                    ])
+                    .arg(&dir)
+                    .arg("@devcontainers/cli")
+                    .status()
+                    .expect("npm");
+                assert!(ok.success(), "npm install @devcontainers/cli failed");
+            }
+            assert!(bin.exists(), "npm installed no {}", bin.display());
+            bin
+        })
+        .clone()
 }
 
 /// Removes the dev container when the test ends.
