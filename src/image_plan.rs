@@ -93,37 +93,19 @@ pub fn system_packages(profile: &Profile, gpu: GpuMode) -> Vec<String> {
     packages
 }
 
-/// Lines for /etc/zsh/zshrc when the profile's shell is zsh (ROS ships `setup.zsh`).
-fn zshrc_lines(profile: &Profile) -> Vec<String> {
-    if profile.shell != Shell::Zsh {
-        return Vec::new();
-    }
+/// Lines for a shell's system rc file that source the ROS setup and the workspace overlay;
+/// `ext` is the setup script's extension (`bash`, `zsh`), as ROS ships one per shell.
+fn rc_lines(profile: &Profile, ext: &str) -> Vec<String> {
     let mut lines = vec!["# robodev: the ROS environment in interactive shells".to_string()];
     if let Some(dir) = profile.distro.setup_dir {
         lines.push(format!(
-            "if [ -f {dir}/setup.zsh ]; then . {dir}/setup.zsh; fi"
+            "if [ -f {dir}/setup.{ext} ]; then . {dir}/setup.{ext}; fi"
         ));
     }
-    lines.push(
-        "if [ -n \"${ROBODEV_WORKSPACE:-}\" ] && [ -f \"$ROBODEV_WORKSPACE/install/setup.zsh\" ]; then \
-         . \"$ROBODEV_WORKSPACE/install/setup.zsh\"; fi"
-            .to_string(),
-    );
-    lines
-}
-
-fn bashrc_lines(profile: &Profile) -> Vec<String> {
-    let mut lines = vec!["# robodev: the ROS environment in interactive shells".to_string()];
-    if let Some(dir) = profile.distro.setup_dir {
-        lines.push(format!(
-            "if [ -f {dir}/setup.bash ]; then . {dir}/setup.bash; fi"
-        ));
-    }
-    lines.push(
-        "if [ -n \"${ROBODEV_WORKSPACE:-}\" ] && [ -f \"$ROBODEV_WORKSPACE/install/setup.bash\" ]; then \
-         . \"$ROBODEV_WORKSPACE/install/setup.bash\"; fi"
-            .to_string(),
-    );
+    lines.push(format!(
+        "if [ -n \"${{ROBODEV_WORKSPACE:-}}\" ] && [ -f \"$ROBODEV_WORKSPACE/install/setup.{ext}\" ]; then \
+         . \"$ROBODEV_WORKSPACE/install/setup.{ext}\"; fi"
+    ));
     lines
 }
 
@@ -150,8 +132,8 @@ pub fn plan_image(
         "user_mode": if user.is_root() { "root" } else { "host" },
         "shell_path": profile.shell.path(),
         "setup_dir": profile.distro.setup_dir,
-        "bashrc_lines": bashrc_lines(profile),
-        "zshrc_lines": zshrc_lines(profile),
+        "bashrc_lines": rc_lines(profile, "bash"),
+        "zshrc_lines": if profile.shell == Shell::Zsh { rc_lines(profile, "zsh") } else { Vec::new() },
         "env": env,
     });
     let dockerfile = renderer.render("Dockerfile.j2", &context_vars)?;
