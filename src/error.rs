@@ -117,6 +117,25 @@ impl Error {
         Error::io(format!("cannot {verb} {}", path.display()), source)
     }
 
+    /// `profile` has no container in this workspace.
+    pub fn no_environment(profile: &str) -> Self {
+        Error::usage_with_help(
+            format!("there is no {profile} environment for this workspace"),
+            format!("start one with `robodev up {profile} -d`"),
+        )
+    }
+
+    /// A container with robodev's name for this environment that robodev did not create.
+    pub fn foreign_container(name: &str) -> Self {
+        Error::Engine {
+            action: format!("cannot use the container name {name}"),
+            message: "a container with that name exists and was not created by robodev".into(),
+            help: Some(format!(
+                "rename or remove it (`docker rename {name} {name}-old`), then run robodev again"
+            )),
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Profile { .. } | Error::Usage { .. } => 2,

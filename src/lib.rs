@@ -1,32 +1,29 @@
 //! robodev: reproducible Docker development environments for robotics teams.
 //!
-//! Pure core: `profile_source` → `profile_raw` → `profile` (validated) → `plan`
-//! (`image_plan`, `container_plan`, `devcontainer`). Thin engine layer: `engine`.
-//! Thin CLI: `cli` parses, `commands` executes, `run` maps results to exit codes.
+//! The pipeline, one folder per stage, each importing only from the stages before it:
+//!
+//! - `profile/`  the YAML as written → a validated `Profile` (pure)
+//! - `facts/`    what is true of this host, this engine, this workspace (read once)
+//! - `plan/`     profile + facts → image, container and exec plans; `plan/hardware/` holds one
+//!   file per hardware feature (pure, snapshot-tested)
+//! - `engine/`   executes a plan through the Docker Engine API; decides nothing itself
+//! - `commands/` one file per command family: resolve inputs → plan → engine
+//!
+//! Cross-cutting and flat: `cli` (arguments as typed), `error`, `notice`, `ui`, `files`,
+//! `paths`, `suggest`. `run` maps results to exit codes in one place.
 
 pub mod cli;
 pub mod commands;
-pub mod container_plan;
-pub mod devcontainer;
-pub mod devices;
-pub mod display;
-pub mod distro;
 pub mod engine;
 pub mod error;
+pub mod facts;
 pub mod files;
-pub mod gpu;
-pub mod grammar;
-pub mod host;
-pub mod image_plan;
+pub mod notice;
+pub mod paths;
 pub mod plan;
 pub mod profile;
-pub mod profile_raw;
-pub mod profile_source;
-pub mod render;
-pub mod sourced;
 pub mod suggest;
 pub mod ui;
-pub mod workspace;
 
 use clap::Parser;
 

@@ -1,40 +1,14 @@
-//! The environment lifecycle: build, up, shell, exec, run, stop, down, status, logs.
+//! The environment's lifecycle: build, up, stop, down, status, logs.
 
-use super::Session;
+use super::session::{Session, ensure_image, our_container, prepare_start, run_shell};
 use crate::cli::BuildFlags;
-use crate::container_plan::LABEL_CONFIG;
-use crate::display;
-use crate::engine::{BuildOptions, BuildOutput, ContainerState, Engine, ExecSpec};
+use crate::engine::{BuildOutput, Engine, Output};
 use crate::error::{Error, Result};
-use crate::image_plan::ContainerUser;
 use crate::plan::Plan;
-use crate::profile::{MountSpec, Profile};
+use crate::plan::container::STOP_TIMEOUT_SECS;
+use crate::plan::labels;
+use crate::profile::MountSpec;
 use std::io::IsTerminal;
-
-fn build_options(s: &Session, flags: BuildFlags) -> BuildOptions {
-    BuildOptions {
-        no_cache: flags.no_cache,
-        pull: flags.pull,
-        verbose: s.global.verbose,
-        quiet: s.global.quiet,
-    }
-}
-
-async fn ensure_image(
-    s: &Session,
-    engine: &Engine,
-    plan: &Plan,
-    flags: BuildFlags,
-) -> Result<BuildOutput> {
-    let out = engine
-        .ensure_image(&plan.image, build_options(s, flags))
-        .await?;
-    match out {
-        BuildOutput::UpToDate => s.ui.note(format!("image {} is up to date", plan.image.tag)),
-        BuildOutput::Built => s.ui.success(format!("built {}", plan.image.tag)),
-    }
-    Ok(out)
-}
 
 pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
     let profile = s.profile(reference)?;
@@ -47,18 +21,6 @@ pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> R
         ));
     }
     Ok(0)
-}
-
-/// Write the X11 cookie before the container starts (its bind mount needs the file).
-fn prepare_start(s: &Session, plan: &Plan) -> Result<()> {
-    if let Some(cookie) = &plan.container.x11_cookie {
-        display::refresh_cookie(cookie)?;
-        s.ui.note(format!(
-            "X11 cookie for {} written to {}",
-            cookie.display, cookie.host_file
-        ));
-    }
-    Ok(())
 }
 
 fn confirm(question: &str) -> bool {
@@ -74,11 +36,14 @@ fn confirm(question: &str) -> bool {
 /// Make sure the environment's container exists and runs.
 async fn ensure_running(s: &Session, engine: &Engine, plan: &Plan, recreate: bool) -> Result<()> {
     let c = &plan.container;
-    let wanted = c.labels.get(LABEL_CONFIG).cloned().unwrap_or_default();
-    match engine.find_container(&c.name).await? {
-        Some(state) if !state.is_managed() => Err(crate::engine::containers_foreign(&c.name)),
+    let wanted = c.labels.get(labels::CONFIG).cloned().unwrap_or_default();
+    match our_container(engine, &c.name).await? {
         Some(state) => {
-            let current = state.labels.get(LABEL_CONFIG).cloned().unwrap_or_default();
+            let current = state
+                .labels
+                .get(labels::CONFIG)
+                .cloned()
+                .unwrap_or_default();
             if current != wanted {
                 let question = format!(
                     "The profile changed since {} was made. Recreate it? (the workspace is kept; changes made \
@@ -118,10 +83,7 @@ async fn create_and_start(s: &Session, engine: &Engine, plan: &Plan) -> Result<(
     // Created concurrently by another robodev: use it, as long as it is robodev's. The engine
     // reserves the name before the container can be inspected, so give the winner a moment.
     for _ in 0..100 {
-        match engine.find_container(name).await? {
-            Some(state) if !state.is_managed() => {
-                return Err(crate::engine::containers_foreign(name));
-            }
+        match our_container(engine, name).await? {
             Some(state) if state.running => return Ok(()),
             Some(state) if state.status == "created" => {}
             Some(_) => return engine.start_container(name).await,
@@ -155,148 +117,22 @@ pub async fn up(
         ));
         return Ok(0);
     }
-    let target = Target::new(s, &profile);
-    engine
-        .exec(&target.name, &target.shell_spec(&profile))
-        .await
-}
-
-/// The container of (workspace, profile) and how to run things in it; needs no host probing,
-/// so `exec` and `shell` still work when an optional device went away.
-struct Target {
-    name: String,
-    user: ContainerUser,
-    workdir: String,
-}
-
-fn terminal_env() -> Vec<String> {
-    ["TERM", "COLORTERM", "LANG"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
-        .collect()
-}
-
-impl Target {
-    fn new(s: &Session, profile: &Profile) -> Target {
-        let host_user = crate::host::HostFacts::current_user();
-        Target {
-            name: s.workspace.container_name(&profile.name),
-            user: ContainerUser::for_profile(profile, &host_user),
-            workdir: s.workspace.mount_point(profile),
-        }
-    }
-
-    fn user_spec(&self) -> String {
-        format!("{}:{}", self.user.uid, self.user.gid)
-    }
-
-    fn shell_spec(&self, profile: &Profile) -> ExecSpec {
-        let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-        ExecSpec {
-            cmd: vec![profile.shell.path().to_string()],
-            user: self.user_spec(),
-            working_dir: self.workdir.clone(),
-            env: terminal_env(),
-            tty,
-            stdin: true,
-        }
-    }
-
-    fn command_spec(&self, cmd: Vec<String>) -> ExecSpec {
-        let stdin_tty = std::io::stdin().is_terminal();
-        let tty = stdin_tty && std::io::stdout().is_terminal();
-        let mut full = vec!["/usr/local/bin/robodev-entrypoint".to_string()];
-        full.extend(cmd);
-        ExecSpec {
-            cmd: full,
-            user: self.user_spec(),
-            working_dir: self.workdir.clone(),
-            env: terminal_env(),
-            tty,
-            // Piped input is passed on; a terminal is only read when we also drive a TTY.
-            stdin: tty || !stdin_tty,
-        }
-    }
-
-    async fn state(&self, engine: &Engine) -> Result<Option<ContainerState>> {
-        match engine.find_container(&self.name).await? {
-            Some(state) if !state.is_managed() => {
-                Err(crate::engine::containers_foreign(&self.name))
-            }
-            other => Ok(other),
-        }
-    }
-
-    /// The container, started if it was stopped; an error when there is none.
-    async fn require_running(&self, s: &Session, engine: &Engine, profile: &Profile) -> Result<()> {
-        match self.state(engine).await? {
-            Some(state) if state.running => Ok(()),
-            Some(_) => {
-                let plan = s.plan(profile, Some(engine)).await?;
-                prepare_start(s, &plan)?;
-                engine.start_container(&self.name).await
-            }
-            None => Err(Error::usage_with_help(
-                format!(
-                    "there is no {} environment for this workspace",
-                    profile.name
-                ),
-                format!("start one with `robodev up {} -d`", profile.name),
-            )),
-        }
-    }
-}
-
-pub async fn shell(s: &Session, reference: Option<&str>) -> Result<i32> {
-    let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    let target = Target::new(s, &profile);
-    target.require_running(s, &engine, &profile).await?;
-    engine
-        .exec(&target.name, &target.shell_spec(&profile))
-        .await
-}
-
-pub async fn exec(s: &Session, reference: Option<&str>, cmd: Vec<String>) -> Result<i32> {
-    let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    let target = Target::new(s, &profile);
-    target.require_running(s, &engine, &profile).await?;
-    engine.exec(&target.name, &target.command_spec(cmd)).await
-}
-
-pub async fn run(
-    s: &Session,
-    reference: Option<&str>,
-    flags: BuildFlags,
-    cmd: Vec<String>,
-) -> Result<i32> {
-    let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    let plan = s.plan(&profile, Some(&engine)).await?;
-    ensure_image(s, &engine, &plan, flags).await?;
-    prepare_start(s, &plan)?;
-    let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    engine.run(&plan.container, cmd, tty).await
+    run_shell(&engine, &plan.exec).await
 }
 
 pub async fn stop(s: &Session, reference: Option<&str>) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
-    let target = Target::new(s, &profile);
-    match target.state(&engine).await? {
+    let name = s.exec_plan(&profile).container;
+    match our_container(&engine, &name).await? {
         Some(state) if state.running => {
-            engine.stop_container(&target.name).await?;
+            engine.stop_container(&name, STOP_TIMEOUT_SECS).await?;
             s.ui.success(format!(
-                "stopped {} (`robodev up` starts it again, with its changes)",
-                target.name
+                "stopped {name} (`robodev up` starts it again, with its changes)"
             ));
         }
-        Some(_) => s.ui.info(format!("{} is already stopped", target.name)),
-        None => s.ui.info(format!(
-            "there is no {} environment for this workspace",
-            profile.name
-        )),
+        Some(_) => s.ui.info(format!("{name} is already stopped")),
+        None => s.ui.info(Error::no_environment(&profile.name).to_string()),
     }
     Ok(0)
 }
@@ -304,20 +140,16 @@ pub async fn stop(s: &Session, reference: Option<&str>) -> Result<i32> {
 pub async fn down(s: &Session, reference: Option<&str>, volumes: bool) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
-    let target = Target::new(s, &profile);
-    match target.state(&engine).await? {
+    let name = s.exec_plan(&profile).container;
+    match our_container(&engine, &name).await? {
         Some(_) => {
-            engine.remove_container(&target.name).await?;
+            engine.remove_container(&name).await?;
             s.ui.success(format!(
-                "removed {}; the workspace {} is untouched",
-                target.name,
+                "removed {name}; the workspace {} is untouched",
                 s.workspace.host_path(&profile).display()
             ));
         }
-        None => s.ui.info(format!(
-            "there is no {} environment for this workspace",
-            profile.name
-        )),
+        None => s.ui.info(Error::no_environment(&profile.name).to_string()),
     }
     let named: Vec<&str> = profile
         .mounts
@@ -355,16 +187,16 @@ struct Status {
 pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
-    let target = Target::new(s, &profile);
-    let state = target.state(&engine).await?;
+    let name = s.exec_plan(&profile).container;
+    let state = our_container(&engine, &name).await?;
     // The plan can fail on this host right now (a device unplugged, no DISPLAY): still report
     // the container, and say why it cannot be compared.
     let (image, up_to_date) = match s.plan(&profile, Some(&engine)).await {
         Ok(plan) => {
-            let wanted = plan.container.labels.get(LABEL_CONFIG).cloned();
+            let wanted = plan.container.labels.get(labels::CONFIG).cloned();
             let same = state
                 .as_ref()
-                .map(|c| c.labels.get(LABEL_CONFIG) == wanted.as_ref());
+                .map(|c| c.labels.get(labels::CONFIG) == wanted.as_ref());
             (Some(plan.image.tag), same)
         }
         Err(e) => {
@@ -372,7 +204,7 @@ pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<
             (
                 state
                     .as_ref()
-                    .and_then(|c| c.labels.get(crate::container_plan::LABEL_IMAGE).cloned()),
+                    .and_then(|c| c.labels.get(labels::IMAGE).cloned()),
                 None,
             )
         }
@@ -384,7 +216,7 @@ pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<
     let status = Status {
         profile: profile.name.clone(),
         workspace: s.workspace.root.display().to_string(),
-        container: target.name.clone(),
+        container: name,
         state: state
             .as_ref()
             .map(|c| c.status.clone())
@@ -423,15 +255,19 @@ pub async fn logs(
     follow: bool,
     tail: Option<String>,
 ) -> Result<i32> {
+    use std::io::Write;
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
-    let target = Target::new(s, &profile);
-    if target.state(&engine).await?.is_none() {
-        return Err(Error::usage(format!(
-            "there is no {} environment for this workspace",
-            profile.name
-        )));
+    let name = s.exec_plan(&profile).container;
+    if our_container(&engine, &name).await?.is_none() {
+        return Err(Error::no_environment(&profile.name));
     }
-    engine.logs(&target.name, follow, tail).await?;
+    let mut sink = |stream: Output, bytes: &[u8]| {
+        let _ = match stream {
+            Output::Stdout => std::io::stdout().write_all(bytes),
+            Output::Stderr => std::io::stderr().write_all(bytes),
+        };
+    };
+    engine.logs(&name, follow, tail, &mut sink).await?;
     Ok(0)
 }

@@ -1,12 +1,14 @@
 //! `robodev init`: write robodev.yaml — a wizard on a terminal, flags with `--yes` or without one.
 
-use super::Session;
+use super::session::Session;
 use crate::cli::InitArgs;
-use crate::distro::Distro;
 use crate::error::{Error, Result};
+use crate::facts::HostFacts;
+use crate::facts::devices::offered_devices;
 use crate::files::write_atomic;
-use crate::profile::{GpuMode, HotplugClass};
-use crate::profile_source::{self, WORKSPACE_FILE, sanitize_name};
+use crate::plan::hardware::gpu;
+use crate::profile::distro::{self, Distro};
+use crate::profile::{GpuMode, HotplugClass, WORKSPACE_FILE, name};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -46,51 +48,12 @@ pub fn colcon_packages(root: &Path) -> usize {
         .count()
 }
 
-/// Devices worth offering: serial adapters by id (stable names), then tty and video nodes.
-fn host_devices() -> Vec<String> {
-    let mut out = Vec::new();
-    for dir in ["/dev/serial/by-id", "/dev/v4l/by-id"] {
-        if let Ok(rd) = std::fs::read_dir(dir) {
-            let mut v: Vec<String> = rd
-                .flatten()
-                .map(|e| e.path().display().to_string())
-                .collect();
-            v.sort();
-            out.extend(v);
-        }
-    }
-    if let Ok(rd) = std::fs::read_dir("/dev") {
-        let mut v: Vec<String> = rd
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| {
-                ["ttyUSB", "ttyACM", "video"].iter().any(|p| {
-                    n.starts_with(p)
-                        && n[p.len()..].chars().all(|c| c.is_ascii_digit())
-                        && n.len() > p.len()
-                })
-            })
-            .map(|n| format!("/dev/{n}"))
-            .collect();
-        v.sort();
-        out.extend(v);
-    }
-    out
-}
-
+/// The GPU this machine seems to have, from the same host facts planning uses.
 fn detected_gpu() -> &'static str {
-    if std::fs::read_dir("/dev")
-        .map(|rd| {
-            rd.flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with("nvidia"))
-        })
-        .unwrap_or(false)
-    {
-        "nvidia"
-    } else if Path::new("/dev/dri").is_dir() {
-        "dri"
-    } else {
-        "none"
+    match gpu::host_suggestion(&HostFacts::probe(&[])) {
+        GpuMode::Nvidia => "nvidia",
+        GpuMode::Dri => "dri",
+        _ => "none",
     }
 }
 
@@ -151,14 +114,10 @@ pub fn render_profile(a: &InitAnswers) -> String {
 
 fn from_flags(args: &InitArgs, root: &Path) -> InitAnswers {
     InitAnswers {
-        name: args.name.clone().unwrap_or_else(|| {
-            sanitize_name(
-                &root
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            )
-        }),
+        name: args
+            .name
+            .clone()
+            .unwrap_or_else(|| name::of_directory(root)),
         distro: args.distro.clone().unwrap_or_else(|| "jazzy".into()),
         variant: args.variant.clone().unwrap_or_else(|| "ros-base".into()),
         gpu: args.gpu.clone().unwrap_or_else(|| "none".into()),
@@ -173,9 +132,9 @@ fn from_flags(args: &InitArgs, root: &Path) -> InitAnswers {
 
 fn wizard(mut a: InitAnswers) -> Result<InitAnswers> {
     use dialoguer::{Confirm, Input, MultiSelect, Select};
-    let today = crate::distro::today();
+    let today = distro::today();
     let names = Distro::names();
-    let labels: Vec<String> = crate::distro::DISTROS
+    let labels: Vec<String> = distro::DISTROS
         .iter()
         .map(|d| match (d.end_of_life, d.is_end_of_life(&today)) {
             (Some(eol), true) => format!(
@@ -195,12 +154,12 @@ fn wizard(mut a: InitAnswers) -> Result<InitAnswers> {
         .default(default)
         .interact()
         .map_err(prompt_error)?;
-    let distro = &crate::distro::DISTROS[i];
-    if let Some(w) = distro.life_warning(&today) {
+    let chosen = &distro::DISTROS[i];
+    if let Some(w) = chosen.life_warning(&today) {
         eprintln!("warning: {w}");
     }
-    a.distro = distro.name.to_string();
-    let variants: Vec<&str> = distro.variants.iter().map(|v| v.name()).collect();
+    a.distro = chosen.name.to_string();
+    let variants: Vec<&str> = chosen.variants.iter().map(|v| v.name()).collect();
     let vdefault = variants.iter().position(|v| *v == a.variant).unwrap_or(0);
     a.variant = variants[Select::new()
         .with_prompt("Variant")
@@ -217,7 +176,7 @@ fn wizard(mut a: InitAnswers) -> Result<InitAnswers> {
         .interact()
         .map_err(prompt_error)?]
     .to_string();
-    let found = host_devices();
+    let found = offered_devices();
     if !found.is_empty() {
         let picked = MultiSelect::new()
             .with_prompt("Devices to pass through (space toggles)")
@@ -293,20 +252,8 @@ pub fn init(s: &Session, args: InitArgs) -> Result<i32> {
     let text = render_profile(&answers);
     // Validate what we are about to write exactly as `up` would read it: a bad flag is an error
     // now, with its field, and no file is written.
-    let file = profile_source::ProfileFile {
-        origin: profile_source::Origin::File(path.clone()),
-        text: text.clone(),
-    };
-    let raw = profile_source::parse(&file)?;
-    let loaded = profile_source::LoadedProfile {
-        raw,
-        name: answers.name.clone(),
-        chain: vec![file.origin.clone()],
-    };
-    let profile = crate::profile::Profile::from_loaded(&loaded, &crate::distro::today())?;
-    for w in &profile.warnings {
-        s.ui.warn(w);
-    }
+    let profile = crate::profile::validate_text(&path, &text, &distro::today())?;
+    s.show(&profile.warnings);
     write_atomic(&path, &text)?;
     s.ui.success(format!(
         "wrote {}; next: `robodev doctor`, then `robodev up`",

@@ -1,8 +1,9 @@
 //! `ls` and `clean`.
 
-use super::Session;
+use super::session::Session;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::facts::HostFacts;
 use crate::ui::print_out;
 use std::collections::BTreeSet;
 
@@ -58,26 +59,18 @@ pub async fn clean(s: &Session, dry_run: bool) -> Result<i32> {
         .map(|c| c.image)
         .collect();
     keep.extend(engine.all_container_images().await?);
+    let today = crate::profile::distro::today();
     for entry in s.search.list() {
-        let reference = match entry.origin {
-            "workspace" => None,
-            "built-in" => Some(entry.name.as_str()),
-            _ => Some(entry.source.as_str()),
-        };
-        let Ok(loaded) = s.search.load(reference) else {
+        let Ok(profile) = crate::profile::load(&s.search, entry.reference(), &today) else {
             continue;
         };
-        let Ok(profile) = crate::profile::Profile::from_loaded(&loaded, &crate::distro::today())
-        else {
-            continue;
-        };
-        let host = crate::host::HostFacts::probe(&profile);
-        let daemon = s
-            .daemon_facts(&profile, Some(&engine))
+        let host = HostFacts::probe(&profile.device_paths());
+        let facts = s
+            .engine_facts(&profile, Some(&engine))
             .await
             .unwrap_or_default();
         if let Ok(planned) =
-            crate::plan::image_only(&profile, &host, &daemon, s.global.templates.clone())
+            crate::plan::image_only(&profile, &host, &facts, s.global.templates.clone())
         {
             keep.insert(planned.image.tag);
         }

@@ -1,107 +1,20 @@
 //! Executing parsed commands. Each command: resolve inputs → plan (pure) → engine.
+//! One file per command family; `session` holds the steps they share.
 
-mod devcontainer_cmd;
+mod build_progress;
+mod devcontainer;
 mod doctor;
 mod environment;
+mod exec;
 mod init;
 mod listing;
 mod profiles;
+mod session;
 
-use crate::cli::{Cli, Command, GlobalArgs, ProfileCommand};
-use crate::engine::Engine;
+use crate::cli::{Cli, Command, ProfileCommand};
 use crate::error::{Error, Result};
-use crate::gpu::DaemonFacts;
-use crate::host::HostFacts;
-use crate::plan::{self, Plan, PlanInputs};
-use crate::profile::{GpuMode, Profile};
-use crate::profile_source::ProfileSearch;
-use crate::ui::Ui;
-use crate::workspace::Workspace;
 use clap::CommandFactory;
-
-/// What every command needs: the workspace, where profiles are, how to talk to the user.
-pub struct Session {
-    pub global: GlobalArgs,
-    pub workspace: Workspace,
-    pub search: ProfileSearch,
-    pub ui: Ui,
-}
-
-impl Session {
-    fn new(global: GlobalArgs) -> Result<Session> {
-        let workspace = match &global.workspace {
-            Some(dir) => {
-                let root = std::fs::canonicalize(dir).map_err(|_| {
-                    Error::usage(format!(
-                        "workspace directory {} does not exist",
-                        dir.display()
-                    ))
-                })?;
-                Workspace::at(root)
-            }
-            None => {
-                let cwd = std::env::current_dir()
-                    .map_err(|e| Error::io("cannot read the current directory", e))?;
-                Workspace::discover(&cwd)
-            }
-        };
-        let search = ProfileSearch::new(workspace.root.clone());
-        let ui = Ui::new(global.quiet, global.verbose);
-        Ok(Session {
-            global,
-            workspace,
-            search,
-            ui,
-        })
-    }
-
-    /// Load and validate a profile; print its warnings.
-    pub fn profile(&self, reference: Option<&str>) -> Result<Profile> {
-        let loaded = self.search.load(reference)?;
-        let profile = Profile::from_loaded(&loaded, &crate::distro::today())?;
-        for w in &profile.warnings {
-            self.ui.warn(w);
-        }
-        Ok(profile)
-    }
-
-    /// Ask the engine about itself only when the plan depends on it (GPU detection).
-    pub async fn daemon_facts(
-        &self,
-        profile: &Profile,
-        engine: Option<&Engine>,
-    ) -> Result<DaemonFacts> {
-        match engine {
-            Some(engine) if matches!(profile.gpu, GpuMode::Auto | GpuMode::Nvidia) => {
-                engine.daemon_facts().await
-            }
-            _ => Ok(DaemonFacts::default()),
-        }
-    }
-
-    pub async fn plan(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
-        let host = HostFacts::probe(profile);
-        let daemon = self.daemon_facts(profile, engine).await?;
-        let plan = plan::make(PlanInputs {
-            profile,
-            host: &host,
-            daemon: &daemon,
-            workspace: &self.workspace,
-            templates: self.global.templates.clone(),
-        })?;
-        for note in &plan.container.notes {
-            if note.starts_with("gpu: auto") {
-                self.ui.info(note);
-            } else {
-                self.ui.note(note);
-            }
-        }
-        for w in &plan.container.warnings {
-            self.ui.warn(w);
-        }
-        Ok(plan)
-    }
-}
+use session::Session;
 
 pub async fn execute(cli: Cli) -> Result<i32> {
     let session = Session::new(cli.global.clone())?;
@@ -116,15 +29,13 @@ pub async fn execute(cli: Cli) -> Result<i32> {
         Command::Build { profile, build } => {
             environment::build(s, profile.profile.as_deref(), build).await
         }
-        Command::Shell { profile } => environment::shell(s, profile.profile.as_deref()).await,
-        Command::Exec { profile, cmd } => {
-            environment::exec(s, profile.profile.as_deref(), cmd).await
-        }
+        Command::Shell { profile } => exec::shell(s, profile.profile.as_deref()).await,
+        Command::Exec { profile, cmd } => exec::exec(s, profile.profile.as_deref(), cmd).await,
         Command::Run {
             profile,
             build,
             cmd,
-        } => environment::run(s, profile.profile.as_deref(), build, cmd).await,
+        } => exec::run(s, profile.profile.as_deref(), build, cmd).await,
         Command::Stop { profile } => environment::stop(s, profile.profile.as_deref()).await,
         Command::Down { profile, volumes } => {
             environment::down(s, profile.profile.as_deref(), volumes).await
@@ -150,7 +61,7 @@ pub async fn execute(cli: Cli) -> Result<i32> {
             doctor::doctor(s, profile.profile.as_deref(), json).await
         }
         Command::Devcontainer { profile, check } => {
-            devcontainer_cmd::devcontainer(s, profile.profile.as_deref(), check).await
+            devcontainer::devcontainer(s, profile.profile.as_deref(), check).await
         }
         Command::Init(args) => init::init(s, args),
         Command::Completions { shell } => {

@@ -1,6 +1,6 @@
 //! `profiles`, `profile show`, `generate`.
 
-use super::Session;
+use super::session::Session;
 use crate::error::Result;
 use crate::files::{write_atomic, write_atomic_executable};
 use crate::ui::print_out;
@@ -52,11 +52,12 @@ pub async fn generate(s: &Session, reference: Option<&str>, output: &Path) -> Re
     let profile = s.profile(reference)?;
     let plan = s.plan(&profile, None).await?;
     write_atomic(&output.join("Dockerfile"), &plan.image.dockerfile)?;
-    for (name, content) in &plan.image.context {
-        if name.starts_with('.') {
-            write_atomic(&output.join(name), content)?;
+    for file in plan.image.context_files() {
+        let path = output.join(file.name);
+        if file.executable {
+            write_atomic_executable(&path, file.content)?;
         } else {
-            write_atomic_executable(&output.join(name), content)?;
+            write_atomic(&path, file.content)?;
         }
     }
     s.ui.success(format!(

@@ -1,19 +1,30 @@
-//! Building an image plan: the context as an in-memory tar, the host network, progress.
+//! Building an image plan: the context as an in-memory tar, every option from the plan, the
+//! engine's progress handed to a `BuildWatcher` (the command layer shows it).
 
-use super::{Engine, api_error, is_not_found};
+use super::connection::Engine;
+use super::errors::{api_error, is_not_found};
 use crate::error::{Error, Result};
-use crate::image_plan::ImagePlan;
+use crate::plan::image::ImagePlan;
 use bollard::query_parameters::BuildImageOptions;
 use futures_util::StreamExt;
 use std::collections::VecDeque;
-use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BuildOptions {
     pub no_cache: bool,
     pub pull: bool,
-    pub verbose: bool,
-    pub quiet: bool,
+}
+
+/// Whoever shows a build's progress.
+pub trait BuildWatcher {
+    /// A build of `tag` begins (no call at all when the image is up to date).
+    fn start(&mut self, tag: &str);
+    /// A Dockerfile step began: `count` is "3/9", `instruction` the step's text.
+    fn step(&mut self, count: &str, instruction: &str);
+    /// A line of the build's output.
+    fn line(&mut self, line: &str);
+    /// The build ended (successfully or not).
+    fn finish(&mut self);
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,15 +46,27 @@ impl Engine {
     }
 
     /// Build unless an image with the plan's hash exists (then make no build call at all).
-    pub async fn ensure_image(&self, plan: &ImagePlan, opts: BuildOptions) -> Result<BuildOutput> {
+    pub async fn ensure_image(
+        &self,
+        plan: &ImagePlan,
+        opts: BuildOptions,
+        watcher: &mut dyn BuildWatcher,
+    ) -> Result<BuildOutput> {
         if !opts.no_cache && !opts.pull && self.image_exists(&plan.tag).await? {
             return Ok(BuildOutput::UpToDate);
         }
-        self.build(plan, opts).await?;
-        Ok(BuildOutput::Built)
+        watcher.start(&plan.tag);
+        let result = self.build(plan, opts, watcher).await;
+        watcher.finish();
+        result.map(|()| BuildOutput::Built)
     }
 
-    pub async fn build(&self, plan: &ImagePlan, opts: BuildOptions) -> Result<()> {
+    async fn build(
+        &self,
+        plan: &ImagePlan,
+        opts: BuildOptions,
+        watcher: &mut dyn BuildWatcher,
+    ) -> Result<()> {
         let context = plan
             .context_tar()
             .map_err(|e| Error::io("cannot pack the build context", e))?;
@@ -55,16 +78,13 @@ impl Engine {
             forcerm: true,
             buildargs: Some(plan.build_args.clone().into_iter().collect()),
             labels: Some(plan.labels.clone().into_iter().collect()),
-            // Builds use the host network: there is no bridge on robotics hosts running ROS
-            // with host networking, and a bridged build step may have no route out.
-            networkmode: Some("host".into()),
+            networkmode: Some(plan.network.clone()),
             platform: plan.platform.clone().unwrap_or_default(),
             ..Default::default()
         };
         let body = bollard::body_full(context.into());
         let mut stream = self.docker.build_image(options, None, Some(body));
 
-        let progress = Progress::new(opts, &plan.tag);
         let mut step = String::from("(before the first step)");
         let mut tail: VecDeque<String> = VecDeque::new();
         while let Some(item) = stream.next().await {
@@ -84,17 +104,18 @@ impl Engine {
                 if let Some(rest) = line.strip_prefix("Step ") {
                     step = rest.to_string();
                     tail.clear();
-                    progress.step(rest);
+                    // "3/9 : RUN apt-get update …"
+                    let (count, instruction) = rest.split_once(" : ").unwrap_or((rest, ""));
+                    watcher.step(count, instruction);
                 } else if !line.trim().is_empty() {
                     if tail.len() == TAIL_LINES {
                         tail.pop_front();
                     }
                     tail.push_back(line.to_string());
                 }
-                progress.line(line);
+                watcher.line(line);
             }
         }
-        progress.finish();
         Ok(())
     }
 }
@@ -125,54 +146,5 @@ fn build_failure(plan: &ImagePlan, step: &str, message: String, tail: VecDeque<S
         step: step.to_string(),
         message: message.trim().to_string(),
         log_tail: tail.into_iter().collect(),
-    }
-}
-
-/// Build progress: a spinner with "[n/N] instruction" on a terminal, plain step lines otherwise,
-/// the whole log with -v.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    opts: BuildOptions,
-}
-
-impl Progress {
-    fn new(opts: BuildOptions, tag: &str) -> Progress {
-        let bar = (!opts.quiet && !opts.verbose && console::Term::stderr().is_term()).then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {prefix} {wide_msg} {elapsed}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-            );
-            bar.set_prefix(format!("building {tag}"));
-            bar.enable_steady_tick(Duration::from_millis(100));
-            bar
-        });
-        if bar.is_none() && !opts.quiet {
-            eprintln!("building {tag}");
-        }
-        Progress { bar, opts }
-    }
-
-    fn step(&self, rest: &str) {
-        // "3/9 : RUN apt-get update …"
-        let (count, instruction) = rest.split_once(" : ").unwrap_or((rest, ""));
-        let short: String = instruction.chars().take(80).collect();
-        match &self.bar {
-            Some(bar) => bar.set_message(format!("[{count}] {short}")),
-            None if !self.opts.quiet && !self.opts.verbose => eprintln!("  [{count}] {short}"),
-            None => {}
-        }
-    }
-
-    fn line(&self, line: &str) {
-        if self.opts.verbose {
-            eprintln!("{line}");
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
     }
 }

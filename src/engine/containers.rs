@@ -1,9 +1,12 @@
 //! Containers: create from a plan, find, start, stop, remove, exec, run, list, logs.
 
+use super::connection::Engine;
+use super::errors::{api_error, is_not_found};
 use super::stdio::{self, Attached};
-use super::{Engine, api_error, is_not_found};
-use crate::container_plan::{ContainerPlan, LABEL_MANAGED, MountKind};
 use crate::error::{Error, Result};
+use crate::plan::container::{ContainerPlan, MountKind};
+use crate::plan::exec::ExecSpec;
+use crate::plan::labels;
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, DeviceRequest, HostConfig, Mount, MountType,
 };
@@ -25,8 +28,15 @@ pub struct ContainerState {
 
 impl ContainerState {
     pub fn is_managed(&self) -> bool {
-        self.labels.get(LABEL_MANAGED).is_some_and(|v| v == "true")
+        labels::is_managed(&self.labels)
     }
+}
+
+/// Which stream a chunk of a container's output came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    Stderr,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -37,17 +47,6 @@ pub struct ManagedContainer {
     pub state: String,
     pub status: String,
     pub image: String,
-}
-
-/// What to run in a container, and how to connect the terminal.
-#[derive(Clone, Debug)]
-pub struct ExecSpec {
-    pub cmd: Vec<String>,
-    pub user: String,
-    pub working_dir: String,
-    pub env: Vec<String>,
-    pub tty: bool,
-    pub stdin: bool,
 }
 
 pub fn create_body(
@@ -76,7 +75,7 @@ pub fn create_body(
         .map(|d| DeviceMapping {
             path_on_host: Some(d.host.clone()),
             path_in_container: Some(d.container.clone()),
-            cgroup_permissions: Some("rwm".into()),
+            cgroup_permissions: Some(d.permissions.clone()),
         })
         .collect();
     let device_requests = plan
@@ -182,9 +181,9 @@ impl Engine {
         })
     }
 
-    pub async fn stop_container(&self, name: &str) -> Result<()> {
+    pub async fn stop_container(&self, name: &str, timeout_secs: i32) -> Result<()> {
         let options = StopContainerOptions {
-            t: Some(5),
+            t: Some(timeout_secs),
             ..Default::default()
         };
         self.docker
@@ -224,7 +223,7 @@ impl Engine {
             all: true,
             filters: Some(HashMap::from([(
                 "label".to_string(),
-                vec![format!("{LABEL_MANAGED}=true")],
+                vec![format!("{}=true", labels::MANAGED)],
             )])),
             ..Default::default()
         };
@@ -245,8 +244,8 @@ impl Engine {
                         .unwrap_or_default()
                         .trim_start_matches('/')
                         .to_string(),
-                    profile: label(crate::container_plan::LABEL_PROFILE),
-                    workspace: label(crate::container_plan::LABEL_WORKSPACE),
+                    profile: label(labels::PROFILE),
+                    workspace: label(labels::WORKSPACE),
                     state: c.state.map(|s| s.to_string()).unwrap_or_default(),
                     status: c.status.unwrap_or_default(),
                     image: c.image.unwrap_or_default(),
@@ -262,7 +261,7 @@ impl Engine {
         let options = bollard::query_parameters::ListImagesOptions {
             filters: Some(HashMap::from([(
                 "label".to_string(),
-                vec!["robodev.hash".to_string()],
+                vec![labels::HASH.to_string()],
             )])),
             ..Default::default()
         };
@@ -353,17 +352,14 @@ impl Engine {
         Ok(inspect.exit_code.unwrap_or(0) as i32)
     }
 
-    /// A throw-away container: create, attach, start, wait, remove. Returns the exit code.
+    /// A throw-away container (`plan.throwaway()`): create, attach, start, wait, remove.
+    /// Returns the exit code.
     pub async fn run(&self, plan: &ContainerPlan, cmd: Vec<String>, tty: bool) -> Result<i32> {
-        // Not `managed`: `ls` and `clean` must not count a throw-away container as an environment.
-        let mut throwaway = plan.clone();
-        throwaway.labels.insert("robodev.run".into(), "true".into());
-        throwaway.labels.remove(LABEL_MANAGED);
         let created = self
             .docker
             .create_container(
                 None::<CreateContainerOptions>,
-                create_body(&throwaway, Some(cmd), tty),
+                create_body(plan, Some(cmd), tty),
             )
             .await
             .map_err(|e| api_error("create a container", e))?;
@@ -440,8 +436,14 @@ impl Engine {
         Ok(code as i32)
     }
 
-    pub async fn logs(&self, name: &str, follow: bool, tail: Option<String>) -> Result<()> {
-        use std::io::Write;
+    /// The container's log, chunk by chunk, to `sink`.
+    pub async fn logs(
+        &self,
+        name: &str,
+        follow: bool,
+        tail: Option<String>,
+        sink: &mut dyn FnMut(Output, &[u8]),
+    ) -> Result<()> {
         let options = LogsOptions {
             follow,
             stdout: true,
@@ -452,26 +454,11 @@ impl Engine {
         let mut stream = self.docker.logs(name, Some(options));
         while let Some(item) = stream.next().await {
             match item.map_err(|e| api_error(&format!("read the logs of {name}"), e))? {
-                bollard::container::LogOutput::StdErr { message } => {
-                    let _ = std::io::stderr().write_all(&message);
-                }
-                other => {
-                    let _ = std::io::stdout().write_all(&other.into_bytes());
-                }
+                bollard::container::LogOutput::StdErr { message } => sink(Output::Stderr, &message),
+                other => sink(Output::Stdout, &other.into_bytes()),
             }
         }
         Ok(())
-    }
-}
-
-/// A name conflict: a container with our name that robodev did not create.
-pub fn foreign_container_error(name: &str) -> Error {
-    Error::Engine {
-        action: format!("cannot use the container name {name}"),
-        message: "a container with that name exists and was not created by robodev".into(),
-        help: Some(format!(
-            "rename or remove it (`docker rename {name} {name}-old`), then run robodev again"
-        )),
     }
 }
 

@@ -84,7 +84,7 @@ where
             item = output.next() => {
                 match item {
                     None => break,
-                    Some(Err(e)) => return Err(super::api_error("read the command's output", e)),
+                    Some(Err(e)) => return Err(super::errors::api_error("read the command's output", e)),
                     Some(Ok(LogOutput::StdErr { message })) => {
                         let _ = stderr.write_all(&message);
                         let _ = stderr.flush();

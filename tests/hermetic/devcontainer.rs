@@ -9,7 +9,7 @@ fn schema_path() -> PathBuf {
         .join("../shared/schemas/devContainer.base.schema.json")
 }
 
-fn json_of(files: &robodev::devcontainer::DevcontainerFiles) -> serde_json::Value {
+fn json_of(files: &robodev::plan::devcontainer::DevcontainerFiles) -> serde_json::Value {
     // The file starts with a `//` comment line (JSONC, as VS Code writes it).
     let body = files.devcontainer_json.split_once('\n').unwrap().1;
     serde_json::from_str(body).unwrap()
@@ -40,7 +40,7 @@ fn generated_files_pass_the_official_schema() {
     ];
     for yaml in profiles {
         let p = plan(&profile_from(yaml).unwrap());
-        let doc = json_of(&robodev::devcontainer::generate(&p));
+        let doc = json_of(&robodev::plan::devcontainer::generate(&p));
         let errors: Vec<String> = validator
             .iter_errors(&doc)
             .map(|e| format!("{e} at {}", e.instance_path))
@@ -58,7 +58,7 @@ fn devcontainer_agrees_with_the_plan() {
         &profile_from("version: 1\nextends: jazzy\ngpu: nvidia\nhotplug: [serial]\nx11: true\n")
             .unwrap(),
     );
-    let files = robodev::devcontainer::generate(&p);
+    let files = robodev::plan::devcontainer::generate(&p);
     assert_eq!(files.dockerfile, p.image.dockerfile);
     let doc = json_of(&files);
     assert_eq!(doc["workspaceFolder"], p.container.workspace_target);
@@ -98,8 +98,8 @@ fn devcontainer_agrees_with_the_plan() {
 
 #[test]
 fn generation_is_deterministic() {
-    let a = robodev::devcontainer::generate(&plan(&builtin("humble"))).devcontainer_json;
-    let b = robodev::devcontainer::generate(&plan(&builtin("humble"))).devcontainer_json;
+    let a = robodev::plan::devcontainer::generate(&plan(&builtin("humble"))).devcontainer_json;
+    let b = robodev::plan::devcontainer::generate(&plan(&builtin("humble"))).devcontainer_json;
     assert_eq!(a, b);
     insta::assert_snapshot!("devcontainer_humble", a);
 }

@@ -97,7 +97,7 @@ fn check(template: &str, value: &str) {
     let Ok(p) = robodev::plan::make(robodev::plan::PlanInputs {
         profile: &profile,
         host: &laptop(),
-        daemon: &Default::default(),
+        engine: &Default::default(),
         workspace: &workspace(),
         templates: None,
     }) else {
@@ -143,7 +143,7 @@ fn check(template: &str, value: &str) {
         assert_eq!(unescaped, value);
     }
     // Devcontainer mount strings keep their key=value structure.
-    let files = robodev::devcontainer::generate(&p);
+    let files = robodev::plan::devcontainer::generate(&p);
     let json: serde_json::Value =
         serde_json::from_str(files.devcontainer_json.split_once('\n').unwrap().1).unwrap();
     for m in json["mounts"].as_array().unwrap() {

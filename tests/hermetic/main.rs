@@ -8,3 +8,4 @@ mod injection;
 mod malformed;
 mod planning;
 mod profiles;
+mod structure;

@@ -1,7 +1,8 @@
 //! The plan for every built-in profile, snapshotted: Dockerfile text and container config.
 
 use crate::support::*;
-use robodev::gpu::DaemonFacts;
+use robodev::facts::EngineFacts;
+use robodev::notice::Level;
 use robodev::profile::GpuMode;
 
 const BUILTINS: &[&str] = &["debian", "humble", "jazzy", "kilted", "noetic", "rolling"];
@@ -86,7 +87,7 @@ fn host_user_is_mapped_and_root_is_root() {
     host.user.uid = 0;
     host.user.gid = 0;
     host.user.name = "root".into();
-    let p = plan_for(&builtin("jazzy"), &host, &DaemonFacts::default()).unwrap();
+    let p = plan_for(&builtin("jazzy"), &host, &EngineFacts::default()).unwrap();
     assert_eq!(p.container.user_spec(), "0:0");
     assert!(p.image.build_args.is_empty());
     let p = plan(&profile_from("version: 1\nextends: jazzy\nuser: root\n").unwrap());
@@ -109,7 +110,7 @@ fn image_hash_covers_build_args() {
     let mut other = laptop();
     other.user.uid = 1001;
     let a = plan(&builtin("humble"));
-    let b = plan_for(&builtin("humble"), &other, &DaemonFacts::default()).unwrap();
+    let b = plan_for(&builtin("humble"), &other, &EngineFacts::default()).unwrap();
     assert_eq!(a.image.dockerfile, b.image.dockerfile);
     assert_ne!(a.image.hash, b.image.hash);
     assert!(a.image.tag.starts_with("robodev/humble:"));
@@ -144,7 +145,7 @@ fn gpu_nvidia_uses_cdi_when_the_daemon_offers_it_and_the_runtime_on_jetson() {
     let profile = profile_from("version: 1\nextends: humble\ngpu: nvidia\n").unwrap();
     let mut host = laptop();
     host.cdi_nvidia = true;
-    let daemon = DaemonFacts {
+    let daemon = EngineFacts {
         api_version: "1.47".into(),
         cdi_spec_dirs: vec!["/etc/cdi".into()],
         ..Default::default()
@@ -158,7 +159,7 @@ fn gpu_nvidia_uses_cdi_when_the_daemon_offers_it_and_the_runtime_on_jetson() {
 
     let mut jetson = laptop();
     jetson.tegra = true;
-    let daemon = DaemonFacts {
+    let daemon = EngineFacts {
         runtimes: vec!["nvidia".into(), "runc".into()],
         ..Default::default()
     };
@@ -172,15 +173,17 @@ fn gpu_auto_picks_and_says_why() {
     let profile = profile_from("version: 1\nextends: humble\ngpu: auto\n").unwrap();
     let p = plan(&profile);
     assert_eq!(p.gpu, GpuMode::Dri);
-    assert!(p.container.notes[0].starts_with("gpu: auto → dri"));
+    // A decision shown to the user as such, not a detail recognised by its prefix.
+    assert_eq!(p.container.notices[0].level, Level::Info);
+    assert!(p.container.notices[0].text.starts_with("gpu: auto → dri"));
     let mut bare = laptop();
     bare.dri_nodes.clear();
-    let p = plan_for(&profile, &bare, &DaemonFacts::default()).unwrap();
+    let p = plan_for(&profile, &bare, &EngineFacts::default()).unwrap();
     assert_eq!(p.gpu, GpuMode::None);
-    assert!(p.container.notes[0].starts_with("gpu: auto → none"));
+    assert!(p.container.notices[0].text.starts_with("gpu: auto → none"));
     let mut nv = laptop();
     nv.nvidia_nodes = vec!["/dev/nvidia0".into()];
-    let daemon = DaemonFacts {
+    let daemon = EngineFacts {
         runtimes: vec!["nvidia".into()],
         ..Default::default()
     };
@@ -216,9 +219,9 @@ fn hotplug_uses_the_hosts_majors_and_groups() {
     assert!(rules.contains(&"c 81:* rmw".to_string()), "{rules:?}");
     assert!(
         p.container
-            .notes
+            .notices
             .iter()
-            .any(|n| n.contains("ttyUSB driver is not loaded"))
+            .any(|n| n.level == Level::Detail && n.text.contains("ttyUSB driver is not loaded"))
     );
     assert!(
         p.container
@@ -248,7 +251,10 @@ fn x11_gets_a_wildcard_cookie_and_no_xhost() {
     assert!(c.mounts.iter().any(|m| m.target == "/tmp/.X11-unix"));
     let mut headless = laptop();
     headless.display.display = None;
-    let err = plan_for(&p.profile, &headless, &DaemonFacts::default()).unwrap_err();
+    // Planning succeeds without a display (build and devcontainer need none); creating the
+    // container refuses it.
+    let headless_plan = plan_for(&p.profile, &headless, &EngineFacts::default()).unwrap();
+    let err = headless_plan.container.require_host().unwrap_err();
     assert!(err.to_string().contains("DISPLAY is not set"), "{err}");
 }
 
@@ -280,7 +286,7 @@ fn wayland_audio_ssh_and_git() {
 
 #[test]
 fn devices_resolve_missing_fail_optional_warn() {
-    use robodev::host::DeviceNode;
+    use robodev::facts::DeviceNode;
     let profile = profile_from(
         "version: 1\nextends: humble\ndevices:\n  - {path: /dev/serial/by-id/usb-FTDI-1, as: /dev/lidar}\n  - {path: /dev/ttyUSB3, optional: true}\n",
     )
@@ -296,17 +302,31 @@ fn devices_resolve_missing_fail_optional_warn() {
         }),
     );
     host.devices.insert("/dev/ttyUSB3".into(), None);
-    let p = plan_for(&profile, &host, &DaemonFacts::default()).unwrap();
+    let p = plan_for(&profile, &host, &EngineFacts::default()).unwrap();
     assert_eq!(p.container.devices[0].host, "/dev/ttyUSB0");
     assert_eq!(p.container.devices[0].container, "/dev/lidar");
-    assert!(p.container.warnings[0].contains("optional device /dev/ttyUSB3 is not present"));
+    let warnings: Vec<_> = p
+        .container
+        .notices
+        .iter()
+        .filter(|n| n.level == Level::Warning)
+        .collect();
+    assert!(
+        warnings[0]
+            .text
+            .contains("optional device /dev/ttyUSB3 is not present")
+    );
 
     let required = profile_from("version: 1\nextends: humble\ndevices: [/dev/ttyUSB0]\n").unwrap();
     let mut host = laptop();
     host.devices.insert("/dev/ttyUSB0".into(), None);
     host.device_alternatives
         .insert("/dev/ttyUSB0".into(), vec!["/dev/ttyACM0".into()]);
-    let err = plan_for(&required, &host, &DaemonFacts::default()).unwrap_err();
+    let err = plan_for(&required, &host, &EngineFacts::default())
+        .unwrap()
+        .container
+        .require_host()
+        .unwrap_err();
     let text = err.report();
     assert!(text.contains("device /dev/ttyUSB0"), "{text}");
     assert!(text.contains("robodev.yaml:3:"), "{text}");
@@ -335,4 +355,38 @@ fn zsh_users_get_the_ros_environment_too() {
     );
     let bash = plan(&builtin("jazzy")).image.dockerfile;
     assert!(!bash.contains("zshrc"));
+}
+
+#[test]
+fn exec_and_shell_come_from_the_plan() {
+    use robodev::plan::exec::{ENTRYPOINT, Terminal};
+    let p = plan(&builtin("humble"));
+    let piped = Terminal {
+        stdin_tty: false,
+        stdout_tty: false,
+        env: vec!["TERM=xterm-256color".into()],
+    };
+    let on_terminal = Terminal {
+        stdin_tty: true,
+        stdout_tty: true,
+        ..piped.clone()
+    };
+    let command = vec!["colcon".to_string(), "build".to_string()];
+    insta::assert_json_snapshot!(
+        "exec_humble",
+        serde_json::json!({
+            "plan": p.exec,
+            "shell_on_terminal": p.exec.shell(&on_terminal),
+            "command_piped": p.exec.command(command.clone(), &piped),
+            "command_on_terminal": p.exec.command(command, &on_terminal),
+        })
+    );
+    // The entrypoint `exec` runs through is the one the image installs.
+    assert!(
+        p.image
+            .dockerfile
+            .contains(&format!("ENTRYPOINT [\"{ENTRYPOINT}\"]"))
+    );
+    assert_eq!(p.exec.container, p.container.name);
+    assert_eq!(p.exec.user, p.container.user);
 }

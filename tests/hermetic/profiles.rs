@@ -88,7 +88,7 @@ fn no_profile_and_no_workspace_file_says_what_to_do() {
 #[test]
 fn noetic_warns_about_end_of_life() {
     let p = builtin("noetic");
-    assert!(p.warnings.iter().any(|w| w.contains("end of life")));
+    assert!(p.warnings.iter().any(|w| w.text.contains("end of life")));
 }
 
 #[test]

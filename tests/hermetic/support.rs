@@ -1,11 +1,10 @@
 //! Building blocks for hermetic tests: a made-up host, profiles from text, plans.
 
-use robodev::gpu::DaemonFacts;
-use robodev::host::{Display, HostFacts, HostUser};
+use robodev::facts::EngineFacts;
+use robodev::facts::{Display, HostFacts, HostUser, Workspace};
 use robodev::plan::{self, Plan, PlanInputs};
 use robodev::profile::Profile;
-use robodev::profile_source::ProfileSearch;
-use robodev::workspace::Workspace;
+use robodev::profile::ProfileSearch;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -104,19 +103,19 @@ pub fn builtin(name: &str) -> Profile {
 pub fn plan_for(
     profile: &Profile,
     host: &HostFacts,
-    daemon: &DaemonFacts,
+    engine: &EngineFacts,
 ) -> robodev::error::Result<Plan> {
     plan::make(PlanInputs {
         profile,
         host,
-        daemon,
+        engine,
         workspace: &workspace(),
         templates: None,
     })
 }
 
 pub fn plan(profile: &Profile) -> Plan {
-    plan_for(profile, &laptop(), &DaemonFacts::default()).unwrap()
+    plan_for(profile, &laptop(), &EngineFacts::default()).unwrap()
 }
 
 /// The Dockerfile's instructions: continuation lines joined, comments and blank lines dropped.

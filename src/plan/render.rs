@@ -6,19 +6,22 @@ use minijinja::{Environment, UndefinedBehavior};
 use std::path::PathBuf;
 
 pub static TEMPLATES: &[(&str, &str)] = &[
-    ("Dockerfile.j2", include_str!("../templates/Dockerfile.j2")),
+    (
+        "Dockerfile.j2",
+        include_str!("../../templates/Dockerfile.j2"),
+    ),
     (
         "apt-install.j2",
-        include_str!("../templates/apt-install.j2"),
+        include_str!("../../templates/apt-install.j2"),
     ),
-    ("user.j2", include_str!("../templates/user.j2")),
+    ("user.j2", include_str!("../../templates/user.j2")),
     (
         "robodev-entrypoint.j2",
-        include_str!("../templates/robodev-entrypoint.j2"),
+        include_str!("../../templates/robodev-entrypoint.j2"),
     ),
     (
         "dockerignore.j2",
-        include_str!("../templates/dockerignore.j2"),
+        include_str!("../../templates/dockerignore.j2"),
     ),
 ];
 

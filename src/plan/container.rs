@@ -1,17 +1,18 @@
 //! The container half of a plan: everything `docker create` would be told, as plain data.
-//! Hardware passthrough (`gpu.rs`, `devices.rs`, `display.rs`) adds to it.
+//! `base` fills in what every environment gets; each file of `hardware/` adds its feature.
 
-use crate::devices;
-use crate::display;
-use crate::error::Result;
-use crate::gpu::{self, DaemonFacts};
-use crate::host::HostFacts;
-use crate::image_plan::{ContainerUser, ImagePlan};
-use crate::profile::{GpuMode, MountSpec, Profile};
-use crate::workspace::Workspace;
+use super::image::ImagePlan;
+use super::labels;
+use super::user::ContainerUser;
+use crate::facts::Workspace;
+use crate::notice::{Notice, Problem};
+use crate::profile::{MountSpec, Profile};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+/// How long `stop` gives the container's processes before they are killed.
+pub const STOP_TIMEOUT_SECS: i32 = 5;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,6 +34,18 @@ pub struct Mount {
 pub struct Device {
     pub host: String,
     pub container: String,
+    /// The device cgroup permissions: read, write, mknod.
+    pub permissions: String,
+}
+
+impl Device {
+    pub fn read_write(host: impl Into<String>, container: impl Into<String>) -> Device {
+        Device {
+            host: host.into(),
+            container: container.into(),
+            permissions: "rwm".into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -76,17 +89,13 @@ pub struct ContainerPlan {
     pub gpu_requests: Vec<GpuRequest>,
     pub runtime: Option<String>,
     pub x11_cookie: Option<X11Cookie>,
-    /// What robodev decided and why (e.g. "gpu: auto → none"); printed by `up`.
-    pub notes: Vec<String>,
-    /// Things that will not work as asked but do not stop the container (optional devices).
-    pub warnings: Vec<String>,
+    /// What robodev decided and why (`gpu: auto → none`), and what will not work as asked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Notice>,
+    /// Host requirements that are not met: creating this container fails with the first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
 }
-
-pub const LABEL_MANAGED: &str = "robodev.managed";
-pub const LABEL_WORKSPACE: &str = "robodev.workspace";
-pub const LABEL_PROFILE: &str = "robodev.profile";
-pub const LABEL_CONFIG: &str = "robodev.config";
-pub const LABEL_IMAGE: &str = "robodev.image";
 
 impl ContainerPlan {
     pub fn push_mount(
@@ -119,28 +128,44 @@ impl ContainerPlan {
     /// when the profile changed since the container was made.
     pub fn config_hash(&self) -> String {
         let mut copy = self.clone();
-        copy.labels.remove(LABEL_CONFIG);
-        copy.notes.clear();
-        copy.warnings.clear();
+        copy.labels.remove(labels::CONFIG);
+        copy.notices.clear();
+        copy.problems.clear();
         let bytes = serde_json::to_vec(&copy).unwrap_or_default();
         hex::encode(Sha256::digest(bytes))[..16].to_string()
     }
 
     /// `user` for the engine: numeric, so it works whatever names the image has.
     pub fn user_spec(&self) -> String {
-        format!("{}:{}", self.user.uid, self.user.gid)
+        self.user.spec()
+    }
+
+    /// The first unmet host requirement, as the error that stops creating the container.
+    pub fn require_host(&self) -> crate::error::Result<()> {
+        match self.problems.first() {
+            Some(p) => Err(p.clone().into()),
+            None => Ok(()),
+        }
+    }
+
+    /// The same container as a throw-away one (`robodev run`): not `managed`, so `ls` and
+    /// `clean` do not count it as an environment; the engine names it.
+    pub fn throwaway(&self) -> ContainerPlan {
+        let mut plan = self.clone();
+        plan.labels.insert(labels::RUN.into(), "true".into());
+        plan.labels.remove(labels::MANAGED);
+        plan
     }
 }
 
-pub fn plan_container(
+/// What every environment gets before the hardware features add theirs: the workspace and the
+/// profile's mounts, the user, environment, labels, network, ipc, shm, debugging rights.
+pub fn base(
     profile: &Profile,
-    host: &HostFacts,
-    daemon: &DaemonFacts,
     workspace: &Workspace,
     image: &ImagePlan,
     user: &ContainerUser,
-    gpu: GpuMode,
-) -> Result<ContainerPlan> {
+) -> ContainerPlan {
     let ws_host = workspace.host_path(profile).display().to_string();
     let ws_target = workspace.mount_point(profile);
     let name = workspace.container_name(&profile.name);
@@ -152,13 +177,13 @@ pub fn plan_container(
     ]);
     env.insert("SHELL".to_string(), profile.shell.path().to_string());
     let labels = BTreeMap::from([
-        (LABEL_MANAGED.to_string(), "true".to_string()),
+        (labels::MANAGED.to_string(), "true".to_string()),
         (
-            LABEL_WORKSPACE.to_string(),
+            labels::WORKSPACE.to_string(),
             workspace.root.display().to_string(),
         ),
-        (LABEL_PROFILE.to_string(), profile.name.clone()),
-        (LABEL_IMAGE.to_string(), image.tag.clone()),
+        (labels::PROFILE.to_string(), profile.name.clone()),
+        (labels::IMAGE.to_string(), image.tag.clone()),
     ]);
     let mut plan = ContainerPlan {
         name,
@@ -184,8 +209,8 @@ pub fn plan_container(
         gpu_requests: Vec::new(),
         runtime: None,
         x11_cookie: None,
-        notes: Vec::new(),
-        warnings: Vec::new(),
+        notices: Vec::new(),
+        problems: Vec::new(),
     };
     plan.push_mount(MountKind::Bind, ws_host, ws_target, false);
     for m in &profile.mounts {
@@ -216,12 +241,5 @@ pub fn plan_container(
     for (k, v) in &profile.env {
         plan.env.insert(k.clone(), v.clone());
     }
-
-    gpu::apply(gpu, host, daemon, &mut plan);
-    devices::apply(profile, host, &mut plan)?;
-    display::apply(profile, host, &mut plan)?;
-
-    let hash = plan.config_hash();
-    plan.labels.insert(LABEL_CONFIG.to_string(), hash);
-    Ok(plan)
+    plan
 }

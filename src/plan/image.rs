@@ -1,17 +1,20 @@
 //! The image half of a plan: the rendered Dockerfile, the build context, build arguments, and
 //! the content hash that names the image. Pure: the same inputs give the same bytes.
 
+use super::exec::ENTRYPOINT;
+use super::labels;
+use super::render::Renderer;
+use super::user::ContainerUser;
 use crate::error::Result;
-use crate::host::HostUser;
-use crate::profile::{GpuMode, Profile, Shell, UserMode};
-use crate::render::Renderer;
+use crate::profile::{Profile, Shell};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// Libraries OpenGL programs (RViz, Gazebo) need when the NVIDIA runtime injects the driver.
-const GLVND_PACKAGES: &[&str] = &["libglvnd0", "libgl1", "libglx0", "libegl1", "libgles2"];
+/// Builds use the host network: robotics hosts running ROS with host networking often have no
+/// bridge, and a bridged build step may have no route out.
+pub const BUILD_NETWORK: &str = "host";
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ImagePlan {
@@ -21,6 +24,8 @@ pub struct ImagePlan {
     pub context: BTreeMap<String, String>,
     pub build_args: BTreeMap<String, String>,
     pub platform: Option<String>,
+    /// The network build steps run in.
+    pub network: String,
     /// sha256 over everything that determines the image.
     pub hash: String,
     /// `robodev/<profile>:<hash prefix>`.
@@ -28,47 +33,9 @@ pub struct ImagePlan {
     pub labels: BTreeMap<String, String>,
 }
 
-/// Who the container user is, decided from the profile and the host.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ContainerUser {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub home: String,
-}
-
-impl ContainerUser {
-    pub fn for_profile(profile: &Profile, host: &HostUser) -> ContainerUser {
-        if profile.user == UserMode::Root || host.uid == 0 {
-            return ContainerUser {
-                name: "root".into(),
-                uid: 0,
-                gid: 0,
-                home: "/root".into(),
-            };
-        }
-        // A host name that is not a portable user name (rare: capitals, a leading digit) is
-        // replaced; the uid and gid are what matter for file ownership.
-        let name = if crate::grammar::user_name(&host.name).is_ok() {
-            host.name.clone()
-        } else {
-            "dev".into()
-        };
-        ContainerUser {
-            home: format!("/home/{name}"),
-            name,
-            uid: host.uid,
-            gid: host.gid,
-        }
-    }
-
-    pub fn is_root(&self) -> bool {
-        self.uid == 0
-    }
-}
-
-/// The GPU mode after `auto` has been resolved.
-pub fn system_packages(profile: &Profile, gpu: GpuMode) -> Vec<String> {
+/// The system layer: robodev's tooling, what the hardware features need (`feature_packages`),
+/// then the profile's own `apt:` packages.
+pub fn system_packages(profile: &Profile, feature_packages: &[&str]) -> Vec<String> {
     let mut packages: Vec<String> = Vec::new();
     let mut add = |p: &str| {
         if !packages.iter().any(|x| x == p) {
@@ -84,9 +51,7 @@ pub fn system_packages(profile: &Profile, gpu: GpuMode) -> Vec<String> {
     if !profile.pip.is_empty() {
         add("python3-pip");
     }
-    if gpu == GpuMode::Nvidia {
-        GLVND_PACKAGES.iter().for_each(|p| add(p));
-    }
+    feature_packages.iter().for_each(|p| add(p));
     for p in &profile.apt {
         add(p);
     }
@@ -112,7 +77,7 @@ fn rc_lines(profile: &Profile, ext: &str) -> Vec<String> {
 pub fn plan_image(
     profile: &Profile,
     user: &ContainerUser,
-    gpu: GpuMode,
+    feature_packages: &[&str],
     renderer: &Renderer,
 ) -> Result<ImagePlan> {
     let env: Vec<serde_json::Value> = profile
@@ -126,7 +91,7 @@ pub fn plan_image(
         "variant": profile.variant.name(),
         "base_image": profile.base_image,
         "platform": profile.platform,
-        "system_packages": system_packages(profile, gpu),
+        "system_packages": system_packages(profile, feature_packages),
         "ros_packages": profile.ros_packages,
         "pip_packages": profile.pip,
         "user_mode": if user.is_root() { "root" } else { "host" },
@@ -135,6 +100,7 @@ pub fn plan_image(
         "bashrc_lines": rc_lines(profile, "bash"),
         "zshrc_lines": if profile.shell == Shell::Zsh { rc_lines(profile, "zsh") } else { Vec::new() },
         "env": env,
+        "entrypoint": ENTRYPOINT,
     });
     let dockerfile = renderer.render("Dockerfile.j2", &context_vars)?;
     let mut context = BTreeMap::new();
@@ -162,10 +128,10 @@ pub fn plan_image(
     );
     let tag = format!("robodev/{}:{}", profile.name, &hash[..12]);
     let labels = BTreeMap::from([
-        ("robodev.profile".to_string(), profile.name.clone()),
-        ("robodev.hash".to_string(), hash.clone()),
+        (labels::PROFILE.to_string(), profile.name.clone()),
+        (labels::HASH.to_string(), hash.clone()),
         (
-            "robodev.version".to_string(),
+            labels::VERSION.to_string(),
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ]);
@@ -175,6 +141,7 @@ pub fn plan_image(
         context,
         build_args,
         platform: profile.platform.clone(),
+        network: BUILD_NETWORK.to_string(),
         hash,
         tag,
         labels,
@@ -207,7 +174,24 @@ fn image_hash(
     hex::encode(h.finalize())
 }
 
+/// A file of the build context as it is written to disk or packed.
+pub struct ContextFile<'a> {
+    pub name: &'a str,
+    pub content: &'a str,
+    /// Scripts are executable; dotfiles (`.dockerignore`) are not.
+    pub executable: bool,
+}
+
 impl ImagePlan {
+    /// The context files besides the Dockerfile, each with its mode.
+    pub fn context_files(&self) -> impl Iterator<Item = ContextFile<'_>> {
+        self.context.iter().map(|(name, content)| ContextFile {
+            name,
+            content,
+            executable: !name.starts_with('.'),
+        })
+    }
+
     /// The build context as an in-memory tar: the Dockerfile and the context files.
     pub fn context_tar(&self) -> std::io::Result<Vec<u8>> {
         let mut builder = tar::Builder::new(Vec::new());
@@ -220,11 +204,11 @@ impl ImagePlan {
             builder.append_data(&mut header, name, content.as_bytes())
         };
         add("Dockerfile", &self.dockerfile, 0o644)?;
-        for (name, content) in &self.context {
+        for file in self.context_files() {
             add(
-                name,
-                content,
-                if name.starts_with('.') { 0o644 } else { 0o755 },
+                file.name,
+                file.content,
+                if file.executable { 0o755 } else { 0o644 },
             )?;
         }
         builder.into_inner()

@@ -1,8 +1,7 @@
 //! Facts about the host that planning needs: the user, its groups, the device majors in use,
-//! the display and sound sockets, the devices a profile asks for. Gathered once, here; every
-//! planning function takes them as plain data so tests can make up any host they like.
+//! the display and sound sockets, the devices a profile asks for. Gathered once, here.
 
-use crate::profile::Profile;
+use super::devices::{DeviceNode, list_dir, parse_proc_devices, resolve_device, similar_devices};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -14,15 +13,6 @@ pub struct HostUser {
     pub uid: u32,
     pub gid: u32,
     pub home: PathBuf,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct DeviceNode {
-    /// The path after following symlinks (`/dev/serial/by-id/…` → `/dev/ttyUSB0`).
-    pub real_path: String,
-    pub kind: char,
-    pub major: u32,
-    pub minor: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -67,18 +57,6 @@ pub struct HostFacts {
     pub state_dir: PathBuf,
 }
 
-pub fn expand_home(path: &str) -> PathBuf {
-    match path.strip_prefix("~") {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/"));
-            home.join(rest.trim_start_matches('/'))
-        }
-        _ => PathBuf::from(path),
-    }
-}
-
 fn is_socket(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.file_type().is_socket())
 }
@@ -116,8 +94,8 @@ impl HostFacts {
         }
     }
 
-    /// Read the facts `profile` needs from this machine.
-    pub fn probe(profile: &Profile) -> HostFacts {
+    /// Read this machine's facts, resolving the device paths a profile asks for.
+    pub fn probe(device_paths: &[&str]) -> HostFacts {
         let user = Self::current_user();
         let home = user.home.clone();
         let groups = parse_groups(&std::fs::read_to_string("/etc/group").unwrap_or_default());
@@ -157,10 +135,9 @@ impl HostFacts {
         let ssh_agent_socket = env_path("SSH_AUTH_SOCK").filter(|p| is_socket(p));
         let gitconfig = Some(home.join(".gitconfig")).filter(|p| p.is_file());
 
-        let devices: BTreeMap<String, Option<DeviceNode>> = profile
-            .devices
+        let devices: BTreeMap<String, Option<DeviceNode>> = device_paths
             .iter()
-            .map(|d| (d.path.clone(), resolve_device(Path::new(&d.path))))
+            .map(|p| (p.to_string(), resolve_device(Path::new(p))))
             .collect();
         let device_alternatives = devices
             .iter()
@@ -215,37 +192,6 @@ pub fn display_number(display: &str) -> Option<u32> {
     after.split('.').next()?.parse().ok()
 }
 
-pub fn resolve_device(path: &Path) -> Option<DeviceNode> {
-    let real = std::fs::canonicalize(path).ok()?;
-    let meta = std::fs::metadata(&real).ok()?;
-    let kind = if meta.file_type().is_char_device() {
-        'c'
-    } else if meta.file_type().is_block_device() {
-        'b'
-    } else {
-        return None;
-    };
-    let rdev = meta.rdev();
-    Some(DeviceNode {
-        real_path: real.display().to_string(),
-        kind,
-        major: (((rdev >> 32) & 0xffff_f000) | ((rdev >> 8) & 0xfff)) as u32,
-        minor: (((rdev >> 12) & 0xffff_ff00) | (rdev & 0xff)) as u32,
-    })
-}
-
-fn list_dir(dir: &str) -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path().display().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
 fn list_matching(dir: &str, prefix: &str) -> Vec<String> {
     list_dir(dir)
         .into_iter()
@@ -266,66 +212,9 @@ pub fn parse_groups(text: &str) -> BTreeMap<String, u32> {
         .collect()
 }
 
-/// The "Character devices:" section of /proc/devices.
-pub fn parse_proc_devices(text: &str) -> Vec<(u32, String)> {
-    text.lines()
-        .skip_while(|l| !l.starts_with("Character devices"))
-        .skip(1)
-        .take_while(|l| !l.trim().is_empty() && !l.starts_with("Block"))
-        .filter_map(|l| {
-            let (major, name) = l.trim().split_once(' ')?;
-            Some((major.parse().ok()?, name.trim().to_string()))
-        })
-        .collect()
-}
-
-/// Devices of a kind present on the host, for "what is there instead" hints.
-pub fn similar_devices(path: &str) -> Vec<String> {
-    let name = Path::new(path)
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem: String = name
-        .trim_end_matches(|c: char| c.is_ascii_digit())
-        .to_string();
-    let families: &[&str] = if ["ttyUSB", "ttyACM", "ttyTHS", "ttyS"].contains(&stem.as_str()) {
-        &["ttyUSB", "ttyACM", "ttyTHS"]
-    } else if stem == "video" {
-        &["video"]
-    } else {
-        &[]
-    };
-    let mut found: Vec<String> = list_dir("/dev")
-        .into_iter()
-        .filter(|p| {
-            let f = Path::new(p)
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            families.iter().any(|fam| {
-                f.starts_with(fam)
-                    && f[fam.len()..].chars().all(|c| c.is_ascii_digit())
-                    && f.len() > fam.len()
-            })
-        })
-        .collect();
-    found.extend(list_dir("/dev/serial/by-id"));
-    found.retain(|p| p != path);
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn proc_devices() {
-        let text = "Character devices:\n  1 mem\n  4 tty\n188 ttyUSB\n\nBlock devices:\n  7 loop\n";
-        assert_eq!(
-            parse_proc_devices(text),
-            vec![(1, "mem".into()), (4, "tty".into()), (188, "ttyUSB".into())]
-        );
-    }
 
     #[test]
     fn displays() {

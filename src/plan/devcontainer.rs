@@ -1,15 +1,17 @@
 //! The VS Code dev container, derived from the same plan as `robodev up`, so the two agree.
 //! Built with serde_json (not a text template); deterministic and idempotent.
 
-use crate::container_plan::MountKind;
-use crate::plan::Plan;
+use super::Plan;
+use super::container::MountKind;
+use super::hardware::x11::XAUTH_INSIDE;
 use serde_json::{Map, Value, json};
 
 /// Files written into `.devcontainer/`.
 pub struct DevcontainerFiles {
     pub devcontainer_json: String,
     pub dockerfile: String,
-    pub context: Vec<(String, String)>,
+    /// (file name, content, executable)
+    pub context: Vec<(String, String, bool)>,
 }
 
 /// Environment variables the dev container sets itself or that name the host user.
@@ -116,14 +118,9 @@ pub fn generate(plan: &Plan) -> DevcontainerFiles {
         initialize = Some(format!(
             "touch {cookie} && xauth nlist \"$DISPLAY\" | sed -e 's/^..../ffff/' | xauth -f {cookie} nmerge -"
         ));
-        mounts.push(mount_string(
-            &MountKind::Bind,
-            &cookie,
-            crate::display::XAUTH_INSIDE,
-            true,
-        ));
+        mounts.push(mount_string(&MountKind::Bind, &cookie, XAUTH_INSIDE, true));
         env.insert("DISPLAY".into(), json!("${localEnv:DISPLAY}"));
-        env.insert("XAUTHORITY".into(), json!(crate::display::XAUTH_INSIDE));
+        env.insert("XAUTHORITY".into(), json!(XAUTH_INSIDE));
     }
 
     let ws_relative = plan.profile.workspace_path.as_deref().filter(|p| *p != ".");
@@ -210,9 +207,8 @@ pub fn generate(plan: &Plan) -> DevcontainerFiles {
         dockerfile: plan.image.dockerfile.clone(),
         context: plan
             .image
-            .context
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .context_files()
+            .map(|f| (f.name.to_string(), f.content.to_string(), f.executable))
             .collect(),
     }
 }

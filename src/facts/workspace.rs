@@ -1,8 +1,7 @@
 //! The workspace: the directory robodev works for, found from the current directory, and the
 //! names derived from it (container name, default mount point).
 
-use crate::profile::Profile;
-use crate::profile_source::{WORKSPACE_FILE, sanitize_name};
+use crate::profile::{Profile, WORKSPACE_FILE, name};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -29,10 +28,7 @@ impl Workspace {
     }
 
     fn dir_name(&self) -> String {
-        self.root
-            .file_name()
-            .map(|n| sanitize_name(&n.to_string_lossy()))
-            .unwrap_or_else(|| "workspace".into())
+        name::of_directory(&self.root)
     }
 
     /// `robodev-<profile>-<dir>-<6 hex of the absolute path>`: one container per
@@ -44,12 +40,7 @@ impl Workspace {
 
     /// A host path from the profile: `~` expanded, relative paths against the root.
     pub fn resolve_host_path(&self, path: &str) -> PathBuf {
-        let expanded = crate::host::expand_home(path);
-        if expanded.is_absolute() {
-            expanded
-        } else {
-            self.root.join(expanded)
-        }
+        crate::paths::resolve_against(&self.root, path)
     }
 
     pub fn host_path(&self, profile: &Profile) -> PathBuf {

@@ -249,6 +249,18 @@ pub fn safe_path(s: &str, absolute: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// A Docker volume name: starts alphanumeric, then letters, digits, `_ . -`.
+pub fn volume_name(s: &str) -> Result<(), String> {
+    let ok = s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{s}` is not a volume name"))
+    }
+}
+
 /// A user or group name for `useradd`.
 pub fn user_name(s: &str) -> Result<(), String> {
     let ok = !s.is_empty()

@@ -1,19 +1,16 @@
 //! `robodev devcontainer`: write, or `--check`, the `.devcontainer/` files.
 
-use super::Session;
-use crate::devcontainer;
+use super::session::Session;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::files::{write_atomic, write_atomic_executable};
+use crate::plan::devcontainer;
 use std::path::PathBuf;
 
 pub async fn devcontainer(s: &Session, reference: Option<&str>, check: bool) -> Result<i32> {
     let profile = s.profile(reference)?;
     // The engine is only asked when the GPU choice depends on it; the files do not need one.
-    let engine = if matches!(
-        profile.gpu,
-        crate::profile::GpuMode::Auto | crate::profile::GpuMode::Nvidia
-    ) {
+    let engine = if profile.gpu.needs_engine_facts() {
         Engine::connect().await.ok()
     } else {
         None
@@ -29,8 +26,7 @@ pub async fn devcontainer(s: &Session, reference: Option<&str>, check: bool) -> 
         ),
         (dir.join("Dockerfile"), files.dockerfile, false),
     ];
-    for (name, content) in files.context {
-        let executable = !name.starts_with('.');
+    for (name, content, executable) in files.context {
         wanted.push((dir.join(name), content, executable));
     }
     if check {

@@ -1,7 +1,7 @@
 //! The raw workspace profile: exactly what the YAML says, every leaf with its position.
 //! Nothing here is validated beyond its shape; `profile.rs` turns it into a checked model.
 
-use crate::sourced::Sourced;
+use super::sourced::Sourced;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

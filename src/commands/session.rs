@@ -1,0 +1,163 @@
+//! What every command needs: the workspace, where profiles are, how to talk to the user; and
+//! the steps most commands share (load a profile, ask the engine, plan), each written once.
+
+use super::build_progress::BuildProgress;
+use crate::cli::{BuildFlags, GlobalArgs};
+use crate::engine::{BuildOptions, BuildOutput, ContainerState, Engine};
+use crate::error::{Error, Result};
+use crate::facts::{EngineFacts, HostFacts, Workspace};
+use crate::notice::{Level, Notice};
+use crate::plan::exec::{ExecPlan, Terminal};
+use crate::plan::hardware::x11;
+use crate::plan::{self, Plan, PlanInputs};
+use crate::profile::{self, Profile, ProfileSearch};
+use crate::ui::Ui;
+use std::io::IsTerminal;
+
+pub struct Session {
+    pub global: GlobalArgs,
+    pub workspace: Workspace,
+    pub search: ProfileSearch,
+    pub ui: Ui,
+}
+
+impl Session {
+    pub fn new(global: GlobalArgs) -> Result<Session> {
+        let workspace = match &global.workspace {
+            Some(dir) => {
+                let root = std::fs::canonicalize(dir).map_err(|_| {
+                    Error::usage(format!(
+                        "workspace directory {} does not exist",
+                        dir.display()
+                    ))
+                })?;
+                Workspace::at(root)
+            }
+            None => {
+                let cwd = std::env::current_dir()
+                    .map_err(|e| Error::io("cannot read the current directory", e))?;
+                Workspace::discover(&cwd)
+            }
+        };
+        let search = ProfileSearch::new(workspace.root.clone());
+        let ui = Ui::new(global.quiet, global.verbose);
+        Ok(Session {
+            global,
+            workspace,
+            search,
+            ui,
+        })
+    }
+
+    /// Load and validate a profile; print its warnings.
+    pub fn profile(&self, reference: Option<&str>) -> Result<Profile> {
+        let profile = profile::load(&self.search, reference, &profile::distro::today())?;
+        self.show(&profile.warnings);
+        Ok(profile)
+    }
+
+    /// Ask the engine about itself only when the plan depends on it (GPU detection).
+    pub async fn engine_facts(
+        &self,
+        profile: &Profile,
+        engine: Option<&Engine>,
+    ) -> Result<EngineFacts> {
+        match engine {
+            Some(engine) if profile.gpu.needs_engine_facts() => engine.facts().await,
+            _ => Ok(EngineFacts::default()),
+        }
+    }
+
+    /// The whole plan on this host; prints its notices. Fails when a host requirement is not
+    /// met (a device absent, no display).
+    pub async fn plan(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
+        let host = HostFacts::probe(&profile.device_paths());
+        let facts = self.engine_facts(profile, engine).await?;
+        let plan = plan::make(PlanInputs {
+            profile,
+            host: &host,
+            engine: &facts,
+            workspace: &self.workspace,
+            templates: self.global.templates.clone(),
+        })?;
+        self.show(&plan.container.notices);
+        plan.container.require_host()?;
+        Ok(plan)
+    }
+
+    /// How to run processes in the profile's container; needs no host probing.
+    pub fn exec_plan(&self, profile: &Profile) -> ExecPlan {
+        ExecPlan::new(profile, &self.workspace, &HostFacts::current_user())
+    }
+
+    pub fn show(&self, notices: &[Notice]) {
+        for n in notices {
+            match n.level {
+                Level::Info => self.ui.info(&n.text),
+                Level::Detail => self.ui.note(&n.text),
+                Level::Warning => self.ui.warn(&n.text),
+            }
+        }
+    }
+}
+
+/// This process's terminal, as the exec plan needs it.
+pub fn terminal() -> Terminal {
+    Terminal {
+        stdin_tty: std::io::stdin().is_terminal(),
+        stdout_tty: std::io::stdout().is_terminal(),
+        env: ["TERM", "COLORTERM", "LANG"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
+            .collect(),
+    }
+}
+
+/// Build the plan's image unless an identical one exists.
+pub async fn ensure_image(
+    s: &Session,
+    engine: &Engine,
+    plan: &Plan,
+    flags: BuildFlags,
+) -> Result<BuildOutput> {
+    let options = BuildOptions {
+        no_cache: flags.no_cache,
+        pull: flags.pull,
+    };
+    let mut progress = BuildProgress::new(s.ui);
+    let out = engine
+        .ensure_image(&plan.image, options, &mut progress)
+        .await?;
+    match out {
+        BuildOutput::UpToDate => s.ui.note(format!("image {} is up to date", plan.image.tag)),
+        BuildOutput::Built => s.ui.success(format!("built {}", plan.image.tag)),
+    }
+    Ok(out)
+}
+
+/// The environment's container, if there is one; an error when the name is taken by a
+/// container robodev did not create.
+pub async fn our_container(engine: &Engine, name: &str) -> Result<Option<ContainerState>> {
+    match engine.find_container(name).await? {
+        Some(state) if !state.is_managed() => Err(Error::foreign_container(name)),
+        other => Ok(other),
+    }
+}
+
+/// Write what the container needs on the host before it starts (the X11 cookie its bind
+/// mount names).
+pub fn prepare_start(s: &Session, plan: &Plan) -> Result<()> {
+    if let Some(cookie) = &plan.container.x11_cookie {
+        x11::refresh_cookie(cookie)?;
+        s.ui.note(format!(
+            "X11 cookie for {} written to {}",
+            cookie.display, cookie.host_file
+        ));
+    }
+    Ok(())
+}
+
+/// An interactive shell in the environment's container.
+pub async fn run_shell(engine: &Engine, exec: &ExecPlan) -> Result<i32> {
+    engine.exec(&exec.container, &exec.shell(&terminal())).await
+}

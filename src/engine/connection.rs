@@ -1,0 +1,43 @@
+//! Connecting to the engine (honouring DOCKER_HOST) and asking it about itself.
+
+use super::errors::{api_error, connection_error};
+use crate::error::Result;
+use crate::facts::EngineFacts;
+use bollard::Docker;
+
+pub struct Engine {
+    pub(crate) docker: Docker,
+    pub api_version: String,
+}
+
+impl Engine {
+    /// Connect (honouring DOCKER_HOST) and agree on an API version with the daemon, once.
+    pub async fn connect() -> Result<Engine> {
+        let docker = Docker::connect_with_defaults().map_err(|e| connection_error(&e))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| connection_error(&e))?;
+        let api_version = docker.client_version().to_string();
+        Ok(Engine {
+            docker,
+            api_version,
+        })
+    }
+
+    pub async fn facts(&self) -> Result<EngineFacts> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(|e| api_error("read the engine's info", e))?;
+        let mut runtimes: Vec<String> = info.runtimes.unwrap_or_default().into_keys().collect();
+        runtimes.sort();
+        Ok(EngineFacts {
+            server_version: info.server_version.unwrap_or_default(),
+            api_version: self.api_version.clone(),
+            runtimes,
+            cdi_spec_dirs: info.cdi_spec_dirs.unwrap_or_default(),
+        })
+    }
+}

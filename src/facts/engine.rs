@@ -1,0 +1,40 @@
+//! What the engine told us about itself (`docker info` / `docker version`).
+
+use serde::Serialize;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct EngineFacts {
+    pub server_version: String,
+    pub api_version: String,
+    pub runtimes: Vec<String>,
+    pub cdi_spec_dirs: Vec<String>,
+}
+
+impl EngineFacts {
+    pub fn has_nvidia_runtime(&self) -> bool {
+        self.runtimes.iter().any(|r| r == "nvidia")
+    }
+
+    /// CDI device requests arrived in API 1.44 (Docker 25).
+    pub fn supports_cdi(&self) -> bool {
+        !self.cdi_spec_dirs.is_empty() && api_at_least(&self.api_version, 1, 44)
+    }
+}
+
+pub fn api_at_least(version: &str, major: u32, minor: u32) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (a, b) >= (major, minor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions() {
+        assert!(api_at_least("1.44", 1, 44));
+        assert!(api_at_least("1.47", 1, 44));
+        assert!(!api_at_least("1.41", 1, 44));
+    }
+}

@@ -1,0 +1,12 @@
+//! What is true of this host and of this engine, gathered once and handed to planning as plain
+//! data, so tests can make up any host they like. Probing takes paths, never a profile.
+
+pub mod devices;
+pub mod engine;
+pub mod host;
+pub mod workspace;
+
+pub use devices::DeviceNode;
+pub use engine::EngineFacts;
+pub use host::{Display, HostFacts, HostUser};
+pub use workspace::Workspace;

@@ -1,0 +1,80 @@
+//! How `shell`, `exec` and `up` run a process in an environment's container. Needs only the
+//! profile, the workspace and the host user (no device or display probing), so `exec` keeps
+//! working when an optional device went away.
+
+use super::user::ContainerUser;
+use crate::facts::{HostUser, Workspace};
+use crate::profile::Profile;
+use serde::Serialize;
+
+/// Where the image keeps the script that sources the ROS setup, then `exec`s its arguments.
+/// The Dockerfile template copies it there under this name.
+pub const ENTRYPOINT: &str = "/usr/local/bin/robodev-entrypoint";
+
+/// The environment's container and how processes run in it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExecPlan {
+    pub container: String,
+    pub user: ContainerUser,
+    pub working_dir: String,
+    pub shell: String,
+}
+
+/// What robodev's own terminal is: whether stdin/stdout are terminals, and the variables
+/// (`TERM`, `LANG`, …) passed on to the process.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Terminal {
+    pub stdin_tty: bool,
+    pub stdout_tty: bool,
+    pub env: Vec<String>,
+}
+
+/// What to run in a container, and how to connect the terminal.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExecSpec {
+    pub cmd: Vec<String>,
+    pub user: String,
+    pub working_dir: String,
+    pub env: Vec<String>,
+    pub tty: bool,
+    pub stdin: bool,
+}
+
+impl ExecPlan {
+    pub fn new(profile: &Profile, workspace: &Workspace, host_user: &HostUser) -> ExecPlan {
+        ExecPlan {
+            container: workspace.container_name(&profile.name),
+            user: ContainerUser::for_profile(profile, host_user),
+            working_dir: workspace.mount_point(profile),
+            shell: profile.shell.path().to_string(),
+        }
+    }
+
+    /// An interactive shell: a TTY when both ends are terminals, stdin always attached.
+    pub fn shell(&self, term: &Terminal) -> ExecSpec {
+        ExecSpec {
+            cmd: vec![self.shell.clone()],
+            user: self.user.spec(),
+            working_dir: self.working_dir.clone(),
+            env: term.env.clone(),
+            tty: term.stdin_tty && term.stdout_tty,
+            stdin: true,
+        }
+    }
+
+    /// A command, through the entrypoint so the ROS environment is set up.
+    pub fn command(&self, cmd: Vec<String>, term: &Terminal) -> ExecSpec {
+        let tty = term.stdin_tty && term.stdout_tty;
+        let mut full = vec![ENTRYPOINT.to_string()];
+        full.extend(cmd);
+        ExecSpec {
+            cmd: full,
+            user: self.user.spec(),
+            working_dir: self.working_dir.clone(),
+            env: term.env.clone(),
+            tty,
+            // Piped input is passed on; a terminal is only read when we also drive a TTY.
+            stdin: tty || !term.stdin_tty,
+        }
+    }
+}

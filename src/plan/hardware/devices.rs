@@ -1,0 +1,86 @@
+//! `devices:` — explicit device nodes, symlinks resolved on the host, optionally renamed.
+
+use super::feature::{Check, Context, Feature};
+use crate::facts::DeviceNode;
+use crate::notice::{Notice, Problem};
+use crate::plan::container::{ContainerPlan, Device};
+use crate::profile::DeviceSpec;
+
+pub struct Devices;
+
+/// The node behind a declared device, `Ok(None)` for an optional one that is absent, and the
+/// problem (with what is present instead) for a required one that is absent.
+fn node(ctx: &Context, index: usize, d: &DeviceSpec) -> Result<Option<DeviceNode>, Problem> {
+    match ctx.host.devices.get(&d.path).cloned().flatten() {
+        Some(node) => Ok(Some(node)),
+        None if d.optional => Ok(None),
+        None => {
+            let alternatives = ctx
+                .host
+                .device_alternatives
+                .get(&d.path)
+                .cloned()
+                .unwrap_or_default();
+            let mut fix = if alternatives.is_empty() {
+                "plug the device in (check `dmesg` for it), ".to_string()
+            } else {
+                format!("present instead: {}; ", alternatives.join(", "))
+            };
+            fix.push_str(
+                "fix the path in the profile, or mark it `optional: true` to start without it",
+            );
+            Err(Problem::new(
+                format!(
+                    "device {} (devices[{index}] at {}) is not present on this host",
+                    d.path, d.declared_at
+                ),
+                fix,
+            ))
+        }
+    }
+}
+
+fn optional_absent(d: &DeviceSpec) -> String {
+    format!(
+        "optional device {} is not present; the container starts without it",
+        d.path
+    )
+}
+
+impl Feature for Devices {
+    fn plan(&self, ctx: &Context, plan: &mut ContainerPlan) {
+        for (i, d) in ctx.profile.devices.iter().enumerate() {
+            match node(ctx, i, d) {
+                Ok(Some(node)) => {
+                    if node.real_path != d.path {
+                        plan.notices.push(Notice::detail(format!(
+                            "device {} → {}",
+                            d.path, node.real_path
+                        )));
+                    }
+                    let inside = d.inside.clone().unwrap_or_else(|| d.path.clone());
+                    plan.devices
+                        .push(Device::read_write(node.real_path, inside));
+                }
+                Ok(None) => plan.notices.push(Notice::warning(optional_absent(d))),
+                Err(problem) => plan.problems.push(problem),
+            }
+        }
+    }
+
+    fn checks(&self, ctx: &Context) -> Vec<Check> {
+        let mut checks = Vec::new();
+        for (i, d) in ctx.profile.devices.iter().enumerate() {
+            let name = format!("device {}", d.path);
+            checks.push(match node(ctx, i, d) {
+                Ok(Some(node)) => Check::ok(
+                    name,
+                    format!("present ({} {}:{})", node.real_path, node.major, node.minor),
+                ),
+                Ok(None) => Check::warn(name, optional_absent(d), None),
+                Err(problem) => Check::fail(name, problem.message, problem.fix),
+            });
+        }
+        checks
+    }
+}

@@ -1,0 +1,21 @@
+//! The labels robodev puts on what it creates, and the one test of "is this ours".
+
+use std::collections::HashMap;
+
+/// On every environment container robodev creates (not on throw-away `run` containers).
+pub const MANAGED: &str = "robodev.managed";
+/// On throw-away containers of `robodev run`.
+pub const RUN: &str = "robodev.run";
+pub const WORKSPACE: &str = "robodev.workspace";
+pub const PROFILE: &str = "robodev.profile";
+/// A digest of the container plan: `up` compares it to tell a changed profile.
+pub const CONFIG: &str = "robodev.config";
+pub const IMAGE: &str = "robodev.image";
+/// On images: the full content hash their tag abbreviates.
+pub const HASH: &str = "robodev.hash";
+pub const VERSION: &str = "robodev.version";
+
+/// Whether a container with these labels is an environment robodev created.
+pub fn is_managed(labels: &HashMap<String, String>) -> bool {
+    labels.get(MANAGED).is_some_and(|v| v == "true")
+}

@@ -1,0 +1,78 @@
+//! Reading a profile with its whole `extends:` chain and merging it, parent first.
+
+use super::file::{Origin, ProfileFile, read_file};
+use super::raw::RawProfile;
+use super::search::{ProfileSearch, looks_like_path};
+use super::yaml::{at, parse};
+use crate::error::Result;
+use crate::paths::resolve_against;
+
+/// A profile read with its whole `extends:` chain, merged.
+#[derive(Clone, Debug)]
+pub struct LoadedProfile {
+    pub raw: RawProfile,
+    /// The name the profile is known by.
+    pub name: String,
+    /// The files it was composed from, child first.
+    pub chain: Vec<Origin>,
+}
+
+impl ProfileSearch {
+    /// Load a profile by reference (name or path), or the workspace's `robodev.yaml` when none.
+    pub fn load(&self, reference: Option<&str>) -> Result<LoadedProfile> {
+        let file = match reference {
+            Some(r) if looks_like_path(r) => read_file(&resolve_against(&self.workspace_root, r))?,
+            Some(name) => self.find_by_name(name, None)?,
+            None => self.workspace_file_or_help()?,
+        };
+        let mut chain = Vec::new();
+        let raw = self.load_chain(file, &mut chain)?;
+        let name = raw
+            .name
+            .as_ref()
+            .map(|n| n.value.clone())
+            .unwrap_or_else(|| chain[0].default_name(&self.workspace_root));
+        Ok(LoadedProfile { raw, name, chain })
+    }
+
+    fn load_chain(&self, file: ProfileFile, chain: &mut Vec<Origin>) -> Result<RawProfile> {
+        let raw = parse(&file)?;
+        chain.push(file.origin.clone());
+        let Some(parent_ref) = raw.extends.clone() else {
+            return Ok(raw);
+        };
+        let parent = if looks_like_path(&parent_ref.value) {
+            let base = file.origin.dir().unwrap_or(&self.workspace_root);
+            read_file(&resolve_against(base, &parent_ref.value))
+                .map_err(|e| at(&parent_ref, "extends", e.to_string(), None))?
+        } else {
+            self.find_by_name(&parent_ref.value, Some(&file.origin))
+                .map_err(|e| {
+                    at(
+                        &parent_ref,
+                        "extends",
+                        e.to_string(),
+                        e.help().map(String::from),
+                    )
+                })?
+        };
+        if chain.contains(&parent.origin) {
+            let cycle: Vec<String> = chain
+                .iter()
+                .chain(std::iter::once(&parent.origin))
+                .map(Origin::display)
+                .collect();
+            return Err(at(
+                &parent_ref,
+                "extends",
+                format!(
+                    "profiles extend each other in a cycle: {}",
+                    cycle.join(" → ")
+                ),
+                Some("remove one of the `extends:` lines".into()),
+            ));
+        }
+        let parent_raw = self.load_chain(parent, chain)?;
+        Ok(parent_raw.merged_with(raw))
+    }
+}

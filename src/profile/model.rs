@@ -1,0 +1,180 @@
+//! The validated workspace profile: every value checked against its grammar, enums resolved,
+//! defaults applied. `validate.rs` builds it from a `LoadedProfile`; planning only sees this.
+
+use super::distro::{Distro, Variant};
+use crate::error::SourcePos;
+use crate::notice::Notice;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserMode {
+    /// The host user's name, uid and gid.
+    Host,
+    Root,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Sh,
+}
+
+impl Shell {
+    pub const NAMES: [&str; 4] = ["bash", "zsh", "fish", "sh"];
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::Sh => "sh",
+        }
+    }
+    pub fn path(self) -> &'static str {
+        match self {
+            Shell::Bash => "/bin/bash",
+            Shell::Zsh => "/bin/zsh",
+            Shell::Fish => "/usr/bin/fish",
+            Shell::Sh => "/bin/sh",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GpuMode {
+    None,
+    Auto,
+    Nvidia,
+    Dri,
+}
+
+impl GpuMode {
+    pub const NAMES: [&str; 4] = ["none", "auto", "nvidia", "dri"];
+
+    /// Whether planning must ask the engine about itself (NVIDIA runtime, CDI) for this mode.
+    pub fn needs_engine_facts(self) -> bool {
+        matches!(self, GpuMode::Auto | GpuMode::Nvidia)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HotplugClass {
+    Serial,
+    Usb,
+    Video,
+    Input,
+}
+
+impl HotplugClass {
+    pub const NAMES: [&str; 4] = ["serial", "usb", "video", "input"];
+    pub fn name(self) -> &'static str {
+        match self {
+            HotplugClass::Serial => "serial",
+            HotplugClass::Usb => "usb",
+            HotplugClass::Video => "video",
+            HotplugClass::Input => "input",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeviceSpec {
+    pub path: String,
+    /// Path inside the container; the host path when not given.
+    pub inside: Option<String>,
+    pub optional: bool,
+    #[serde(skip)]
+    pub declared_at: SourcePos,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "type")]
+pub enum MountSpec {
+    /// A host path (may start with `~`, relative to the workspace root otherwise).
+    Bind {
+        source: String,
+        target: String,
+        readonly: bool,
+    },
+    /// A named volume, kept by `down` unless `--volumes`.
+    Volume {
+        source: String,
+        target: String,
+        readonly: bool,
+    },
+    Tmpfs {
+        target: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Profile {
+    pub name: String,
+    /// The files this profile was composed from, child first.
+    pub chain: Vec<String>,
+    #[serde(serialize_with = "distro_name")]
+    pub distro: &'static Distro,
+    pub variant: Variant,
+    pub base_image: String,
+    pub platform: Option<String>,
+    /// Apt packages that are not ROS packages.
+    pub apt: Vec<String>,
+    /// The variant's packages and `ros-<distro>-*` packages.
+    pub ros_packages: Vec<String>,
+    pub pip: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub mounts: Vec<MountSpec>,
+    /// Host path of the workspace, relative to the workspace root; `None` = the root itself.
+    pub workspace_path: Option<String>,
+    /// Mount point inside; `None` = `/workspaces/<root's name>`.
+    pub workspace_mount: Option<String>,
+    pub user: UserMode,
+    pub shell: Shell,
+    pub network: String,
+    pub ipc: Option<String>,
+    pub shm_size: Option<u64>,
+    pub privileged: bool,
+    pub gpu: GpuMode,
+    pub devices: Vec<DeviceSpec>,
+    pub hotplug: Vec<HotplugClass>,
+    pub x11: bool,
+    pub wayland: bool,
+    pub audio: bool,
+    pub ssh_agent: bool,
+    pub git_config: bool,
+    /// Directory of template overrides, absolute.
+    pub templates: Option<String>,
+    /// Things worth telling the user that are not errors (end of life, privileged).
+    #[serde(skip)]
+    pub warnings: Vec<Notice>,
+}
+
+impl Profile {
+    /// The host device paths the profile asks for, for host probing.
+    pub fn device_paths(&self) -> Vec<&str> {
+        self.devices.iter().map(|d| d.path.as_str()).collect()
+    }
+}
+
+fn distro_name<S: serde::Serializer>(
+    d: &&'static Distro,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(d.name)
+}
+
+impl MountSpec {
+    pub fn target(&self) -> &str {
+        match self {
+            MountSpec::Bind { target, .. }
+            | MountSpec::Volume { target, .. }
+            | MountSpec::Tmpfs { target } => target,
+        }
+    }
+}

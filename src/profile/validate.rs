@@ -1,0 +1,462 @@
+//! From a merged `RawProfile` to a `Profile`: one function per profile section, each checking
+//! its values against their grammar and giving errors at the value's file:line:column.
+
+use super::distro::{Distro, Variant};
+use super::extends::LoadedProfile;
+use super::file::Origin;
+use super::grammar;
+use super::model::{DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile, Shell, UserMode};
+use super::raw::{RawMount, RawProfile};
+use super::sourced::Sourced;
+use crate::error::{Error, Result, SourcePos};
+use crate::notice::Notice;
+use crate::suggest;
+use std::collections::BTreeMap;
+
+impl Profile {
+    pub fn from_loaded(loaded: &LoadedProfile, today: &str) -> Result<Profile> {
+        let raw = &loaded.raw;
+        let chain: Vec<String> = loaded.chain.iter().map(Origin::display).collect();
+        let top_file = chain.first().cloned().unwrap_or_default();
+        let mut warnings = Vec::new();
+
+        if let Some(n) = &raw.name {
+            check(n, "name", grammar::profile_name(&n.value))?;
+        }
+        let (distro, variant) = ros(raw, &top_file)?;
+        if let Some(w) = distro.life_warning(today) {
+            warnings.push(Notice::warning(w));
+        }
+        let (base_image, platform) = image(raw, distro, variant)?;
+        let Packages { apt, ros, pip } = packages(raw, distro, variant)?;
+        let (workspace_path, workspace_mount) = workspace(raw)?;
+        let runtime = runtime(raw)?;
+        if runtime.privileged {
+            warnings.push(Notice::warning(
+                "privileged: true gives the container every device and capability of the host and \
+                 disables its seccomp and AppArmor confinement; prefer `devices:` and `hotplug:`",
+            ));
+        }
+        let flag = |f: &Option<Sourced<bool>>| f.as_ref().is_some_and(|v| v.value);
+
+        Ok(Profile {
+            name: loaded.name.clone(),
+            chain,
+            distro,
+            variant,
+            base_image,
+            platform,
+            apt,
+            ros_packages: ros,
+            pip,
+            env: env(raw)?,
+            mounts: mounts(raw)?,
+            workspace_path,
+            workspace_mount,
+            user: runtime.user,
+            shell: runtime.shell,
+            network: runtime.network,
+            ipc: runtime.ipc,
+            shm_size: runtime.shm_size,
+            privileged: runtime.privileged,
+            gpu: gpu(raw)?,
+            devices: devices(raw)?,
+            hotplug: hotplug(raw)?,
+            x11: flag(&raw.x11),
+            wayland: flag(&raw.wayland),
+            audio: flag(&raw.audio),
+            ssh_agent: flag(&raw.ssh_agent),
+            git_config: flag(&raw.git_config),
+            templates: templates(raw)?,
+            warnings,
+        })
+    }
+}
+
+fn bad<T>(v: &Sourced<T>, field: impl Into<String>, message: impl Into<String>) -> Error {
+    Error::profile(v.pos.clone(), field, message, None)
+}
+
+fn bad_help<T>(
+    v: &Sourced<T>,
+    field: impl Into<String>,
+    message: impl Into<String>,
+    help: String,
+) -> Error {
+    Error::profile(v.pos.clone(), field, message, Some(help))
+}
+
+/// The index of `list[i]` among the entries of the same file: after `extends:` merging, lists
+/// hold the parents' entries first, but an error must name the index the user wrote.
+fn local_index<T>(list: &[Sourced<T>], i: usize) -> usize {
+    list[..i]
+        .iter()
+        .filter(|x| x.pos.file == list[i].pos.file)
+        .count()
+}
+
+fn check<T>(
+    v: &Sourced<T>,
+    field: impl Into<String>,
+    result: std::result::Result<(), String>,
+) -> Result<()> {
+    result.map_err(|m| bad(v, field, m))
+}
+
+/// Pick one of `names` or fail with a suggestion.
+fn one_of<'a>(v: &Sourced<String>, field: &str, names: &[&'a str]) -> Result<&'a str> {
+    names
+        .iter()
+        .find(|n| **n == v.value)
+        .copied()
+        .ok_or_else(|| {
+            bad_help(
+                v,
+                field,
+                format!("\"{}\" is not a valid {field}", v.value),
+                suggest::did_you_mean(&v.value, names),
+            )
+        })
+}
+
+/// `ros:` — the distro (required, directly or through `extends:`) and its variant.
+fn ros(raw: &RawProfile, top_file: &str) -> Result<(&'static Distro, Variant)> {
+    let ros = raw.ros.clone().unwrap_or_default();
+    let Some(distro_value) = ros.distro else {
+        return Err(Error::profile(
+            SourcePos {
+                file: top_file.to_string(),
+                line: 1,
+                column: 1,
+            },
+            "ros.distro",
+            "the profile names no ROS distro",
+            Some(format!(
+                "add `ros: {{distro: humble}}` or `extends: humble`; known distros: {}",
+                Distro::names().join(", ")
+            )),
+        ));
+    };
+    let distro = Distro::find(&distro_value.value).ok_or_else(|| {
+        bad_help(
+            &distro_value,
+            "ros.distro",
+            format!("unknown ROS distro \"{}\"", distro_value.value),
+            format!(
+                "{}known distros: {}",
+                suggest::closest(&distro_value.value, Distro::names())
+                    .map(|c| format!("did you mean \"{c}\"? "))
+                    .unwrap_or_default(),
+                Distro::names().join(", ")
+            ),
+        )
+    })?;
+    let variant = match ros.variant {
+        Some(v) => {
+            let names: Vec<&str> = distro.variants.iter().map(|v| v.name()).collect();
+            let name = one_of(&v, "ros.variant", &names).map_err(|e| match e {
+                Error::Profile {
+                    pos, field, help, ..
+                } => Error::Profile {
+                    pos,
+                    field,
+                    message: format!("\"{}\" is not a variant of {}", v.value, distro.name),
+                    help,
+                },
+                other => other,
+            })?;
+            Variant::parse(name).unwrap_or(Variant::RosBase)
+        }
+        None => Variant::RosBase,
+    };
+    Ok((distro, variant))
+}
+
+/// `base_image:` and `platform:`.
+fn image(raw: &RawProfile, distro: &Distro, variant: Variant) -> Result<(String, Option<String>)> {
+    let base_image = match &raw.base_image {
+        Some(img) => {
+            check(img, "base_image", grammar::image_reference(&img.value))?;
+            img.value.clone()
+        }
+        None => distro.base_image(variant),
+    };
+    let platform = match &raw.platform {
+        Some(p) => {
+            check(p, "platform", grammar::platform(&p.value))?;
+            Some(p.value.clone())
+        }
+        None => None,
+    };
+    Ok((base_image, platform))
+}
+
+struct Packages {
+    apt: Vec<String>,
+    ros: Vec<String>,
+    pip: Vec<String>,
+}
+
+/// `apt:` (split into system and ROS packages) and `pip:`, without duplicates.
+fn packages(raw: &RawProfile, distro: &Distro, variant: Variant) -> Result<Packages> {
+    let mut apt = Vec::new();
+    let mut ros = distro.variant_packages(variant);
+    for (i, p) in raw.apt.iter().enumerate() {
+        let i = local_index(&raw.apt, i);
+        check(p, format!("apt[{i}]"), grammar::apt_package(&p.value))?;
+        let list = if distro.is_ros_package(&p.value) {
+            &mut ros
+        } else {
+            &mut apt
+        };
+        if !list.contains(&p.value) {
+            list.push(p.value.clone());
+        }
+    }
+    let mut pip = Vec::new();
+    for (i, p) in raw.pip.iter().enumerate() {
+        let i = local_index(&raw.pip, i);
+        check(p, format!("pip[{i}]"), grammar::pip_requirement(&p.value))?;
+        if !pip.contains(&p.value) {
+            pip.push(p.value.clone());
+        }
+    }
+    Ok(Packages { apt, ros, pip })
+}
+
+/// `env:`.
+fn env(raw: &RawProfile) -> Result<BTreeMap<String, String>> {
+    let mut env = BTreeMap::new();
+    for (k, v) in &raw.env {
+        check(v, format!("env.{k}"), grammar::env_name(k))?;
+        check(v, format!("env.{k}"), grammar::env_value(&v.value))?;
+        env.insert(k.clone(), v.value.clone());
+    }
+    Ok(env)
+}
+
+/// `mounts:`, each target at most once.
+fn mounts(raw: &RawProfile) -> Result<Vec<MountSpec>> {
+    let mut mounts = Vec::new();
+    for (i, m) in raw.mounts.iter().enumerate() {
+        mounts.push(mount(m, local_index(&raw.mounts, i))?);
+    }
+    let targets: Vec<&str> = mounts.iter().map(MountSpec::target).collect();
+    for (i, t) in targets.iter().enumerate() {
+        if targets[..i].contains(t) {
+            return Err(bad(
+                &raw.mounts[i],
+                format!("mounts[{i}].target"),
+                format!("`{t}` is mounted twice"),
+            ));
+        }
+    }
+    Ok(mounts)
+}
+
+fn mount(m: &Sourced<RawMount>, i: usize) -> Result<MountSpec> {
+    let field = |f: &str| format!("mounts[{i}].{f}");
+    check(
+        m,
+        field("target"),
+        grammar::safe_path(&m.value.target, true),
+    )?;
+    let kind = m.value.kind.as_deref().unwrap_or("bind");
+    let source = m.value.source.clone();
+    let target = m.value.target.clone();
+    let readonly = m.value.readonly;
+    match kind {
+        "bind" => {
+            let source =
+                source.ok_or_else(|| bad(m, field("source"), "a bind mount needs a `source`"))?;
+            check(m, field("source"), grammar::safe_path(&source, false))?;
+            Ok(MountSpec::Bind {
+                source,
+                target,
+                readonly,
+            })
+        }
+        "volume" => {
+            let source = source.ok_or_else(|| {
+                bad(
+                    m,
+                    field("source"),
+                    "a volume mount needs a `source` (the volume name)",
+                )
+            })?;
+            check(m, field("source"), grammar::volume_name(&source))?;
+            Ok(MountSpec::Volume {
+                source,
+                target,
+                readonly,
+            })
+        }
+        "tmpfs" => Ok(MountSpec::Tmpfs { target }),
+        other => Err(bad_help(
+            m,
+            field("type"),
+            format!("\"{other}\" is not a mount type"),
+            suggest::did_you_mean(other, &["bind", "volume", "tmpfs"]),
+        )),
+    }
+}
+
+/// `workspace:` — the host path and the mount point.
+fn workspace(raw: &RawProfile) -> Result<(Option<String>, Option<String>)> {
+    let Some(ws) = &raw.workspace else {
+        return Ok((None, None));
+    };
+    if let Some(p) = &ws.path {
+        check(p, "workspace.path", grammar::safe_path(&p.value, false))?;
+    }
+    if let Some(m) = &ws.mount {
+        check(m, "workspace.mount", grammar::safe_path(&m.value, true))?;
+        if m.value == "/" {
+            return Err(bad(
+                m,
+                "workspace.mount",
+                "the workspace cannot be mounted over `/`",
+            ));
+        }
+    }
+    Ok((
+        ws.path.as_ref().map(|p| p.value.clone()),
+        ws.mount.as_ref().map(|m| m.value.clone()),
+    ))
+}
+
+struct Runtime {
+    user: UserMode,
+    shell: Shell,
+    network: String,
+    ipc: Option<String>,
+    shm_size: Option<u64>,
+    privileged: bool,
+}
+
+/// `user:`, `shell:`, `network:`, `ipc:`, `shm_size:`, `privileged:`.
+fn runtime(raw: &RawProfile) -> Result<Runtime> {
+    let user = match &raw.user {
+        Some(u) => match one_of(u, "user", &["host", "root"])? {
+            "root" => UserMode::Root,
+            _ => UserMode::Host,
+        },
+        None => UserMode::Host,
+    };
+    let shell = match &raw.shell {
+        Some(s) => match one_of(s, "shell", &Shell::NAMES)? {
+            "zsh" => Shell::Zsh,
+            "fish" => Shell::Fish,
+            "sh" => Shell::Sh,
+            _ => Shell::Bash,
+        },
+        None => Shell::Bash,
+    };
+    let network = match &raw.network {
+        Some(n) => one_of(n, "network", &["host", "none", "bridge"])?.to_string(),
+        None => "host".to_string(),
+    };
+    let ipc = match &raw.ipc {
+        Some(i) => Some(one_of(i, "ipc", &["host", "private", "shareable", "none"])?.to_string()),
+        None => None,
+    };
+    let shm_size = match &raw.shm_size {
+        Some(s) => Some(grammar::byte_size(&s.value).map_err(|m| bad(s, "shm_size", m))?),
+        None => None,
+    };
+    Ok(Runtime {
+        user,
+        shell,
+        network,
+        ipc,
+        shm_size,
+        privileged: raw.privileged.as_ref().is_some_and(|p| p.value),
+    })
+}
+
+/// `gpu:`.
+fn gpu(raw: &RawProfile) -> Result<GpuMode> {
+    Ok(match &raw.gpu {
+        Some(g) => match one_of(g, "gpu", &GpuMode::NAMES)? {
+            "auto" => GpuMode::Auto,
+            "nvidia" => GpuMode::Nvidia,
+            "dri" => GpuMode::Dri,
+            _ => GpuMode::None,
+        },
+        None => GpuMode::None,
+    })
+}
+
+/// `devices:` — device nodes, each remembering the line that declared it.
+fn devices(raw: &RawProfile) -> Result<Vec<DeviceSpec>> {
+    let mut devices = Vec::new();
+    for (i, d) in raw.devices.iter().enumerate() {
+        let i = local_index(&raw.devices, i);
+        check(
+            d,
+            format!("devices[{i}].path"),
+            grammar::safe_path(&d.value.path, true),
+        )?;
+        if !d.value.path.starts_with("/dev/") && !d.value.path.starts_with("/tmp/") {
+            // /tmp is allowed so tests and udev-less setups can hand over nodes made with mknod.
+            return Err(bad_help(
+                d,
+                format!("devices[{i}].path"),
+                format!("`{}` is not under /dev", d.value.path),
+                "devices are character or block device nodes such as /dev/ttyUSB0; use `mounts:` for files".into(),
+            ));
+        }
+        if let Some(inside) = &d.value.inside {
+            check(
+                d,
+                format!("devices[{i}].as"),
+                grammar::safe_path(inside, true),
+            )?;
+        }
+        devices.push(DeviceSpec {
+            path: d.value.path.clone(),
+            inside: d.value.inside.clone(),
+            optional: d.value.optional,
+            declared_at: d.pos.clone(),
+        });
+    }
+    Ok(devices)
+}
+
+/// `hotplug:` — classes, sorted, each once.
+fn hotplug(raw: &RawProfile) -> Result<Vec<HotplugClass>> {
+    let mut hotplug = Vec::new();
+    for (i, h) in raw.hotplug.iter().enumerate() {
+        let i = local_index(&raw.hotplug, i);
+        let class = match one_of(h, &format!("hotplug[{i}]"), &HotplugClass::NAMES)? {
+            "serial" => HotplugClass::Serial,
+            "usb" => HotplugClass::Usb,
+            "video" => HotplugClass::Video,
+            _ => HotplugClass::Input,
+        };
+        if !hotplug.contains(&class) {
+            hotplug.push(class);
+        }
+    }
+    hotplug.sort();
+    Ok(hotplug)
+}
+
+/// `templates:` — a directory, relative to the file that names it.
+fn templates(raw: &RawProfile) -> Result<Option<String>> {
+    let Some(t) = &raw.templates else {
+        return Ok(None);
+    };
+    let base = std::path::Path::new(&t.pos.file)
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let dir = crate::paths::resolve_against(base, &t.value);
+    if !dir.is_dir() {
+        return Err(bad(
+            t,
+            "templates",
+            format!("`{}` is not a directory", dir.display()),
+        ));
+    }
+    Ok(Some(dir.display().to_string()))
+}

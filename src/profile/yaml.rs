@@ -1,0 +1,147 @@
+//! Reading one profile file's YAML into a `RawProfile`, and the parser's errors in the words of
+//! someone writing a profile, with file, line, column and field path.
+
+use super::file::ProfileFile;
+use super::raw::{FIELDS, RawProfile};
+use super::sourced::{self, Sourced};
+use crate::error::{Error, Result, SourcePos};
+use crate::suggest;
+use std::cell::RefCell;
+
+/// Parse one profile file, turning serde-saphyr errors into errors with a field path.
+pub fn parse(file: &ProfileFile) -> Result<RawProfile> {
+    let display = file.origin.display();
+    let path = RefCell::new(String::new());
+    let result: std::result::Result<RawProfile, serde_saphyr::Error> =
+        sourced::with_file(&display, || {
+            serde_saphyr::with_deserializer_from_str(&file.text, |de| {
+                serde_path_to_error::deserialize(de).map_err(|e| {
+                    *path.borrow_mut() = e.path().to_string();
+                    e.into_inner()
+                })
+            })
+        });
+    let raw = result.map_err(|e| yaml_error(&display, &path.into_inner(), &e))?;
+    check_version(&display, &raw)?;
+    Ok(raw)
+}
+
+/// An error about a value, at the value's position.
+pub fn at<T>(value: &Sourced<T>, field: &str, message: String, help: Option<String>) -> Error {
+    Error::profile(value.pos.clone(), field, message, help)
+}
+
+fn check_version(display: &str, raw: &RawProfile) -> Result<()> {
+    match &raw.version {
+        Some(v) if v.value == 1 => Ok(()),
+        Some(v) => Err(at(
+            v,
+            "version",
+            format!(
+                "schema version {} is not supported; this robodev reads version 1",
+                v.value
+            ),
+            Some("upgrade robodev, or write the profile for `version: 1`".into()),
+        )),
+        None => Err(Error::profile(
+            SourcePos {
+                file: display.to_string(),
+                line: 1,
+                column: 1,
+            },
+            "version",
+            "the profile has no `version`",
+            Some("add `version: 1` as the first line".into()),
+        )),
+    }
+}
+
+fn yaml_error(file: &str, path: &str, e: &serde_saphyr::Error) -> Error {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line() as u32, l.column() as u32))
+        .unwrap_or((0, 0));
+    let first = e.to_string().lines().next().unwrap_or_default().to_string();
+    // serde-saphyr prefixes "error: line L column C: "; we print the position ourselves.
+    let message = first
+        .split_once(": ")
+        .and_then(|(_, rest)| {
+            rest.strip_prefix("line ")
+                .and_then(|r| r.split_once(": "))
+                .map(|(_, m)| m.to_string())
+        })
+        .unwrap_or(first);
+    let message = plain_message(&message);
+    let mut field = field_path(path);
+    if let Some(key) = message.strip_prefix("duplicate key ") {
+        // serde_path_to_error has no path for a duplicate key; the key itself is the best name.
+        field = key.trim_matches('`').to_string();
+    }
+    let field = if field.is_empty() || field == "." || field == "?" {
+        "(document)".to_string()
+    } else {
+        field
+    };
+    let help = unknown_field_help(&message, &field);
+    Error::profile(
+        SourcePos {
+            file: file.to_string(),
+            line,
+            column,
+        },
+        field,
+        message,
+        help,
+    )
+}
+
+/// The parser's wording, in the words of someone writing a profile.
+fn plain_message(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!("duplicate key `{key}`");
+    }
+    match message {
+        "expected sequence start" => "expected a list (`[a, b]`, or one `- item` per line)".into(),
+        "expected mapping start" => "expected a map (`key: value` lines, or `{key: value}`)".into(),
+        other => other.to_string(),
+    }
+}
+
+/// serde_path_to_error's path, without the `value` segments that `Sourced` (via serde-saphyr's
+/// `Spanned`) adds after every wrapped node. An env variable named `value` is kept.
+fn field_path(path: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in path.split('.') {
+        if segment == "value" && kept.last().is_some_and(|prev| *prev != "env") {
+            continue;
+        }
+        kept.push(segment);
+    }
+    kept.join(".")
+}
+
+/// serde says "unknown field `devics`, expected one of a, b, c": turn it into a suggestion.
+fn unknown_field_help(message: &str, field: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (name, rest) = rest.split_once('`')?;
+    let expected: Vec<&str> = rest
+        .split_once("expected one of ")
+        .map(|(_, list)| list.split(", ").map(|s| s.trim_matches('`')).collect())
+        .or_else(|| {
+            rest.split_once("expected ")
+                .map(|(_, one)| vec![one.trim_matches('`')])
+        })
+        .unwrap_or_else(|| {
+            if field.contains('.') {
+                vec![]
+            } else {
+                FIELDS.to_vec()
+            }
+        });
+    let suggestion = suggest::closest(name, expected.iter().copied());
+    Some(match suggestion {
+        Some(s) => format!("unknown field \"{name}\", did you mean \"{s}\"?"),
+        None => format!("valid fields here: {}", expected.join(", ")),
+    })
+}
