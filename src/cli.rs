@@ -97,12 +97,17 @@ pub enum Command {
         cmd: Vec<String>,
     },
     /// Run a command in a throw-away container (for CI jobs); it is removed afterwards
-    #[command(after_help = "Example:\n  robodev run debian -- colcon test")]
+    #[command(
+        after_help = "Examples:\n  robodev run debian -- colcon test\n  robodev run --no-hardware -- colcon build   on a CI runner: no display, devices or GPU\n  robodev run -- bash < script.sh             piped input reaches the command"
+    )]
     Run {
         #[command(flatten)]
         profile: ProfileArg,
         #[command(flatten)]
         build: BuildFlags,
+        /// Leave out what needs this machine's hardware (display, sound, devices, GPU)
+        #[arg(long)]
+        no_hardware: bool,
         #[arg(last = true, required = true, value_name = "CMD")]
         cmd: Vec<String>,
     },

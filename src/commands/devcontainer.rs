@@ -67,18 +67,27 @@ pub async fn devcontainer(s: &Session, reference: Option<&str>, check: bool) -> 
     Ok(0)
 }
 
-/// The first differing line, as `- committed` / `+ generated`.
+/// Where the files first differ: that line and a few after it, `- committed` / `+ generated`.
 fn first_difference(existing: &str, wanted: &str) -> String {
+    const CONTEXT: usize = 6;
     let (a, b): (Vec<&str>, Vec<&str>) = (existing.lines().collect(), wanted.lines().collect());
     let i = a
         .iter()
         .zip(&b)
         .position(|(x, y)| x != y)
         .unwrap_or(a.len().min(b.len()));
-    format!(
-        "  line {}:\n  - {}\n  + {}",
-        i + 1,
-        a.get(i).copied().unwrap_or("(end of file)"),
-        b.get(i).copied().unwrap_or("(end of file)")
-    )
+    let side = |lines: &[&str], mark: char| -> String {
+        let shown: Vec<String> = lines
+            .iter()
+            .skip(i)
+            .take(CONTEXT)
+            .map(|l| format!("  {mark} {l}"))
+            .collect();
+        if shown.is_empty() {
+            format!("  {mark} (end of file)")
+        } else {
+            shown.join("\n")
+        }
+    };
+    format!("  line {}:\n{}\n{}", i + 1, side(&a, '-'), side(&b, '+'))
 }

@@ -108,6 +108,8 @@ pub async fn up(
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
     let plan = s.plan(&profile, Some(&engine)).await?;
+    // Before building: a missing device or display is reported in a second, not after minutes.
+    plan.container.require_host()?;
     ensure_image(s, &engine, &plan, flags).await?;
     ensure_running(s, &engine, &plan, recreate).await?;
     if detach {

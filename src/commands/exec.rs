@@ -19,6 +19,7 @@ async fn require_running(
         Some(state) if state.running => Ok(()),
         Some(_) => {
             let plan = s.plan(profile, Some(engine)).await?;
+            plan.container.require_host()?;
             prepare_start(s, &plan)?;
             engine.start_container(&exec.container).await
         }
@@ -48,14 +49,35 @@ pub async fn run(
     s: &Session,
     reference: Option<&str>,
     flags: BuildFlags,
+    no_hardware: bool,
     cmd: Vec<String>,
 ) -> Result<i32> {
-    let profile = s.profile(reference)?;
+    let mut profile = s.profile(reference)?;
+    if no_hardware {
+        profile = profile.without_hardware();
+        s.ui.note("--no-hardware: no display, sound, devices or GPU in this container");
+    }
     let engine = Engine::connect().await?;
     let plan = s.plan(&profile, Some(&engine)).await?;
+    plan.container.require_host().map_err(|e| match e {
+        Error::Host { message, help } => Error::Host {
+            message,
+            help: Some(format!(
+                "{}; or run without this host's hardware: `robodev run --no-hardware`",
+                help.unwrap_or_default()
+            )),
+        },
+        other => other,
+    })?;
     ensure_image(s, &engine, &plan, flags).await?;
     prepare_start(s, &plan)?;
     let term = terminal();
-    let tty = term.stdin_tty && term.stdout_tty;
-    engine.run(&plan.container.throwaway(), cmd, tty).await
+    engine
+        .run(
+            &plan.container.throwaway(),
+            cmd,
+            term.tty(),
+            term.attach_stdin(),
+        )
+        .await
 }

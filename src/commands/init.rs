@@ -67,8 +67,10 @@ pub fn render_profile(a: &InitAnswers) -> String {
         "# robodev workspace profile: `robodev up` builds and enters it, `robodev devcontainer`\n# makes the VS Code dev container from it. Reference: the README's profile section.\nversion: 1\n",
     );
     y.push_str(&format!("name: {}\n", yaml_string(&a.name)));
+    // The distro's built-in profile brings its toolchain (compiler, colcon, rosdep): a profile
+    // naming only `ros.distro` would build an image without them.
     y.push_str(&format!(
-        "ros:\n  distro: {}\n  variant: {}\n",
+        "extends: {}\nros:\n  variant: {}\n",
         yaml_string(&a.distro),
         yaml_string(&a.variant)
     ));
@@ -252,7 +254,7 @@ pub fn init(s: &Session, args: InitArgs) -> Result<i32> {
     let text = render_profile(&answers);
     // Validate what we are about to write exactly as `up` would read it: a bad flag is an error
     // now, with its field, and no file is written.
-    let profile = crate::profile::validate_text(&path, &text, &distro::today())?;
+    let profile = crate::profile::validate_text(&s.search, &path, &text, &distro::today())?;
     s.show(&profile.warnings);
     write_atomic(&path, &text)?;
     s.ui.success(format!(

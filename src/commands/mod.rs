@@ -34,8 +34,9 @@ pub async fn execute(cli: Cli) -> Result<i32> {
         Command::Run {
             profile,
             build,
+            no_hardware,
             cmd,
-        } => exec::run(s, profile.profile.as_deref(), build, cmd).await,
+        } => exec::run(s, profile.profile.as_deref(), build, no_hardware, cmd).await,
         Command::Stop { profile } => environment::stop(s, profile.profile.as_deref()).await,
         Command::Down { profile, volumes } => {
             environment::down(s, profile.profile.as_deref(), volumes).await

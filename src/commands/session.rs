@@ -68,8 +68,10 @@ impl Session {
         }
     }
 
-    /// The whole plan on this host; prints its notices. Fails when a host requirement is not
-    /// met (a device absent, no display).
+    /// The whole plan on this host; prints its notices. Unmet host requirements (a device
+    /// absent, no display, a missing mount source) are in `plan.container.problems`: only the
+    /// commands that create a container refuse them (`require_host`), so `build`, `generate`
+    /// and `devcontainer` work on a CI runner or over ssh.
     pub async fn plan(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
         let host = HostFacts::probe(&profile.device_paths());
         let facts = self.engine_facts(profile, engine).await?;
@@ -80,8 +82,12 @@ impl Session {
             workspace: &self.workspace,
             templates: self.global.templates.clone(),
         })?;
+        let missing = plan
+            .container
+            .missing_bind_sources(|p| std::path::Path::new(p).exists());
+        let mut plan = plan;
+        plan.container.problems.extend(missing);
         self.show(&plan.container.notices);
-        plan.container.require_host()?;
         Ok(plan)
     }
 

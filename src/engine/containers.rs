@@ -2,7 +2,7 @@
 
 use super::connection::Engine;
 use super::errors::{api_error, is_not_found};
-use super::stdio::{self, Attached};
+use super::stdio::{self, Attached, PumpEnd};
 use crate::error::{Error, Result};
 use crate::plan::container::{ContainerPlan, MountKind};
 use crate::plan::exec::ExecSpec;
@@ -52,7 +52,8 @@ pub struct ManagedContainer {
 pub fn create_body(
     plan: &ContainerPlan,
     cmd: Option<Vec<String>>,
-    interactive: bool,
+    tty: bool,
+    stdin: bool,
 ) -> ContainerCreateBody {
     let mounts = plan
         .mounts
@@ -112,10 +113,10 @@ pub fn create_body(
         env: Some(plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         labels: Some(plan.labels.clone().into_iter().collect()),
         cmd,
-        tty: Some(interactive),
-        open_stdin: Some(interactive),
-        stdin_once: Some(interactive),
-        attach_stdin: Some(interactive),
+        tty: Some(tty),
+        open_stdin: Some(stdin),
+        stdin_once: Some(stdin),
+        attach_stdin: Some(stdin),
         attach_stdout: Some(true),
         attach_stderr: Some(true),
         host_config: Some(host_config),
@@ -151,7 +152,7 @@ impl Engine {
         };
         match self
             .docker
-            .create_container(Some(options), create_body(plan, None, false))
+            .create_container(Some(options), create_body(plan, None, false, false))
             .await
         {
             Ok(_) => Ok(true),
@@ -300,13 +301,19 @@ impl Engine {
             .map_err(|e| api_error(&format!("remove image {reference}"), e))
     }
 
-    /// Run a command in a running container; returns its exit code.
+    /// Run a command in a running container; returns its exit code, or 128+N when robodev got
+    /// signal N (the signal was passed on to the command first).
     pub async fn exec(&self, container: &str, spec: &ExecSpec) -> Result<i32> {
+        // The Engine API cannot signal an exec'd process: mark it (and what it starts) with an
+        // environment variable, so a signal can be passed on to exactly those processes.
+        let marker = exec_marker();
+        let mut env = spec.env.clone();
+        env.push(format!("{EXEC_MARKER}={marker}"));
         let config = bollard::exec::CreateExecOptions {
             cmd: Some(spec.cmd.clone()),
             user: Some(spec.user.clone()),
             working_dir: Some(spec.working_dir.clone()),
-            env: Some(spec.env.clone()),
+            env: Some(env),
             tty: Some(spec.tty),
             attach_stdin: Some(spec.stdin),
             attach_stdout: Some(true),
@@ -342,7 +349,11 @@ impl Engine {
                         .await;
                 }
             };
-            stdio::pump(Attached { output, input }, spec.tty, spec.stdin, resize).await?;
+            let end = stdio::pump(Attached { output, input }, spec.tty, spec.stdin, resize).await?;
+            if let PumpEnd::Signal(sig) = end {
+                self.signal_exec(container, &exec.id, &marker, sig).await;
+                return Ok(128 + sig);
+            }
         }
         let inspect = self
             .docker
@@ -352,19 +363,63 @@ impl Engine {
         Ok(inspect.exit_code.unwrap_or(0) as i32)
     }
 
+    /// Pass signal `sig` to the processes of one exec (found by their marker, as root inside
+    /// the container), give them two seconds, then kill what is left.
+    async fn signal_exec(&self, container: &str, exec_id: &str, marker: &str, sig: i32) {
+        for signal in [sig, 9] {
+            let script = format!(
+                "for d in /proc/[0-9]*; do tr '\\0' '\\n' < \"$d/environ\" 2>/dev/null \
+                 | grep -qx '{EXEC_MARKER}={marker}' && kill -{signal} \"${{d#/proc/}}\" 2>/dev/null; done; exit 0"
+            );
+            let config = bollard::exec::CreateExecOptions {
+                cmd: Some(vec!["/bin/sh".to_string(), "-c".to_string(), script]),
+                user: Some("0:0".to_string()),
+                attach_stdout: Some(false),
+                attach_stderr: Some(false),
+                ..Default::default()
+            };
+            if let Ok(killer) = self.docker.create_exec(container, config).await {
+                let _ = self
+                    .docker
+                    .start_exec(
+                        &killer.id,
+                        Some(bollard::exec::StartExecOptions {
+                            detach: true,
+                            ..Default::default()
+                        }),
+                    )
+                    .await;
+            }
+            for _ in 0..20 {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                match self.docker.inspect_exec(exec_id).await {
+                    Ok(e) if e.running == Some(true) => {}
+                    _ => return,
+                }
+            }
+        }
+    }
+
     /// A throw-away container (`plan.throwaway()`): create, attach, start, wait, remove.
-    /// Returns the exit code.
-    pub async fn run(&self, plan: &ContainerPlan, cmd: Vec<String>, tty: bool) -> Result<i32> {
+    /// `stdin`: pass our stdin to the command (piped input, or a terminal with `tty`).
+    /// Returns the exit code, or 128+N when robodev got signal N (passed on to the container).
+    pub async fn run(
+        &self,
+        plan: &ContainerPlan,
+        cmd: Vec<String>,
+        tty: bool,
+        stdin: bool,
+    ) -> Result<i32> {
         let created = self
             .docker
             .create_container(
                 None::<CreateContainerOptions>,
-                create_body(plan, Some(cmd), tty),
+                create_body(plan, Some(cmd), tty, stdin),
             )
             .await
             .map_err(|e| api_error("create a container", e))?;
         let id = created.id;
-        let result = self.run_created(&id, tty).await;
+        let result = self.run_created(&id, tty, stdin).await;
         let _ = self
             .docker
             .remove_container(
@@ -378,9 +433,9 @@ impl Engine {
         result
     }
 
-    async fn run_created(&self, id: &str, tty: bool) -> Result<i32> {
+    async fn run_created(&self, id: &str, tty: bool, stdin: bool) -> Result<i32> {
         let attach = bollard::query_parameters::AttachContainerOptions {
-            stdin: tty,
+            stdin,
             stdout: true,
             stderr: true,
             stream: true,
@@ -410,16 +465,37 @@ impl Engine {
                     .await;
             }
         };
-        stdio::pump(
+        let end = stdio::pump(
             Attached {
                 output: attached.output,
                 input: attached.input,
             },
             tty,
-            tty,
+            stdin,
             resize,
         )
         .await?;
+        if let PumpEnd::Signal(sig) = end {
+            // docker-init (`init: true`) passes it on to the command; the caller removes the
+            // container whatever happens.
+            let _ = self
+                .docker
+                .kill_container(
+                    id,
+                    Some(bollard::query_parameters::KillContainerOptions {
+                        signal: sig.to_string(),
+                    }),
+                )
+                .await;
+            let mut wait = self.docker.wait_container(
+                id,
+                Some(WaitContainerOptions {
+                    condition: "not-running".into(),
+                }),
+            );
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), wait.next()).await;
+            return Ok(128 + sig);
+        }
         let mut wait = self.docker.wait_container(
             id,
             Some(WaitContainerOptions {
@@ -476,4 +552,16 @@ impl Engine {
             .map_err(|e| api_error("list containers", e))?;
         Ok(list.into_iter().filter_map(|c| c.image).collect())
     }
+}
+
+/// The environment variable that marks the processes of one `exec`.
+const EXEC_MARKER: &str = "ROBODEV_EXEC";
+
+/// Unique enough on one engine: our pid and the time.
+fn exec_marker() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
 }

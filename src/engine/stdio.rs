@@ -54,7 +54,31 @@ fn stdin_channel() -> tokio::sync::mpsc::Receiver<Vec<u8>> {
     rx
 }
 
-pub async fn pump<R, F>(attached: Attached, tty: bool, stdin: bool, resize: R) -> Result<()>
+/// How pumping ended: the process's output closed, or robodev got a signal (its number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PumpEnd {
+    Finished,
+    Signal(i32),
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind).ok()
+}
+
+async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s.as_mut() {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Connect our terminal to the process until its output ends or a signal arrives. SIGINT,
+/// SIGTERM and SIGHUP are caught (a cancelled CI job, `timeout`, a closed ssh session) so the
+/// caller can pass them on to the process inside instead of leaving it running. On a TTY,
+/// Ctrl-C is a byte for the process (raw mode), not a signal.
+pub async fn pump<R, F>(attached: Attached, tty: bool, stdin: bool, resize: R) -> Result<PumpEnd>
 where
     R: Fn(u16, u16) -> F,
     F: Future<Output = ()>,
@@ -72,9 +96,10 @@ where
     } else {
         None
     };
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    use tokio::signal::unix::SignalKind;
+    let mut hangup = signal(SignalKind::hangup());
+    let mut terminate = signal(SignalKind::terminate());
+    let mut interrupt = signal(SignalKind::interrupt());
     let mut stdin_rx = stdin.then(stdin_channel);
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
@@ -112,9 +137,10 @@ where
                     resize(h, w).await;
                 }
             }
-            _ = async { match hangup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => break,
-            _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => break,
+            _ = next(&mut hangup) => return Ok(PumpEnd::Signal(1)),
+            _ = next(&mut interrupt) => return Ok(PumpEnd::Signal(2)),
+            _ = next(&mut terminate) => return Ok(PumpEnd::Signal(15)),
         }
     }
-    Ok(())
+    Ok(PumpEnd::Finished)
 }

@@ -140,6 +140,27 @@ impl ContainerPlan {
         self.user.spec()
     }
 
+    /// A problem for each bind-mount source that does not exist on the host (`exists` asks the
+    /// host): the engine would refuse it only after the build, in its own words. The X11
+    /// cookie is written right before the start, so it is not asked about.
+    pub fn missing_bind_sources(&self, exists: impl Fn(&str) -> bool) -> Vec<Problem> {
+        let cookie = self.x11_cookie.as_ref().map(|c| c.host_file.as_str());
+        self.mounts
+            .iter()
+            .filter(|m| m.kind == MountKind::Bind && Some(m.source.as_str()) != cookie)
+            .filter(|m| !exists(&m.source))
+            .map(|m| {
+                Problem::new(
+                    format!(
+                        "the mount source {} (for {}) does not exist on this host",
+                        m.source, m.target
+                    ),
+                    "create it, or fix `mounts:`/`workspace.path` in the profile",
+                )
+            })
+            .collect()
+    }
+
     /// The first unmet host requirement, as the error that stops creating the container.
     pub fn require_host(&self) -> crate::error::Result<()> {
         match self.problems.first() {

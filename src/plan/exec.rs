@@ -29,6 +29,19 @@ pub struct Terminal {
     pub env: Vec<String>,
 }
 
+impl Terminal {
+    /// A TTY for the process when both ends are terminals.
+    pub fn tty(&self) -> bool {
+        self.stdin_tty && self.stdout_tty
+    }
+
+    /// Whether our stdin goes to the process: piped input always (`robodev run -- bash <
+    /// script.sh`), a terminal only when we also drive a TTY.
+    pub fn attach_stdin(&self) -> bool {
+        self.tty() || !self.stdin_tty
+    }
+}
+
 /// What to run in a container, and how to connect the terminal.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ExecSpec {
@@ -57,14 +70,13 @@ impl ExecPlan {
             user: self.user.spec(),
             working_dir: self.working_dir.clone(),
             env: term.env.clone(),
-            tty: term.stdin_tty && term.stdout_tty,
+            tty: term.tty(),
             stdin: true,
         }
     }
 
     /// A command, through the entrypoint so the ROS environment is set up.
     pub fn command(&self, cmd: Vec<String>, term: &Terminal) -> ExecSpec {
-        let tty = term.stdin_tty && term.stdout_tty;
         let mut full = vec![ENTRYPOINT.to_string()];
         full.extend(cmd);
         ExecSpec {
@@ -72,9 +84,8 @@ impl ExecPlan {
             user: self.user.spec(),
             working_dir: self.working_dir.clone(),
             env: term.env.clone(),
-            tty,
-            // Piped input is passed on; a terminal is only read when we also drive a TTY.
-            stdin: tty || !term.stdin_tty,
+            tty: term.tty(),
+            stdin: term.attach_stdin(),
         }
     }
 }

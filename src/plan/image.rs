@@ -33,9 +33,9 @@ pub struct ImagePlan {
     pub labels: BTreeMap<String, String>,
 }
 
-/// The system layer: robodev's tooling, what the hardware features need (`feature_packages`),
-/// then the profile's own `apt:` packages.
-pub fn system_packages(profile: &Profile, feature_packages: &[&str]) -> Vec<String> {
+/// robodev's own tooling layer: sudo, the shell, and what the hardware features need
+/// (`feature_packages`). Changes rarely; the profile's `apt:` packages come after ROS.
+pub fn tooling_packages(profile: &Profile, feature_packages: &[&str]) -> Vec<String> {
     let mut packages: Vec<String> = Vec::new();
     let mut add = |p: &str| {
         if !packages.iter().any(|x| x == p) {
@@ -48,13 +48,7 @@ pub fn system_packages(profile: &Profile, feature_packages: &[&str]) -> Vec<Stri
         Shell::Fish => add("fish"),
         Shell::Bash | Shell::Sh => {}
     }
-    if !profile.pip.is_empty() {
-        add("python3-pip");
-    }
     feature_packages.iter().for_each(|p| add(p));
-    for p in &profile.apt {
-        add(p);
-    }
     packages
 }
 
@@ -91,7 +85,8 @@ pub fn plan_image(
         "variant": profile.variant.name(),
         "base_image": profile.base_image,
         "platform": profile.platform,
-        "system_packages": system_packages(profile, feature_packages),
+        "tooling_packages": tooling_packages(profile, feature_packages),
+        "apt_layers": profile.apt_layers,
         "ros_packages": profile.ros_packages,
         "pip_packages": profile.pip,
         "user_mode": if user.is_root() { "root" } else { "host" },

@@ -25,6 +25,11 @@ impl ProfileSearch {
             Some(name) => self.find_by_name(name, None)?,
             None => self.workspace_file_or_help()?,
         };
+        self.load_file(file)
+    }
+
+    /// Load a profile from a file already read (or about to be written), with its chain.
+    pub fn load_file(&self, file: ProfileFile) -> Result<LoadedProfile> {
         let mut chain = Vec::new();
         let raw = self.load_chain(file, &mut chain)?;
         let name = raw

@@ -31,23 +31,16 @@ pub fn load(search: &ProfileSearch, reference: Option<&str>, today: &str) -> Res
 }
 
 /// Validate profile text that is about to be written to `path` (by `init`), exactly as `load`
-/// would read it back from there.
-pub fn validate_text(path: &Path, text: &str, today: &str) -> Result<Profile> {
-    let file = file::ProfileFile {
+/// would read it back from there, `extends:` chain included.
+pub fn validate_text(
+    search: &ProfileSearch,
+    path: &Path,
+    text: &str,
+    today: &str,
+) -> Result<Profile> {
+    let loaded = search.load_file(file::ProfileFile {
         origin: file::Origin::File(path.to_path_buf()),
         text: text.to_string(),
-    };
-    let raw = yaml::parse(&file)?;
-    let workspace_root = path.parent().unwrap_or(Path::new("."));
-    let name = raw
-        .name
-        .as_ref()
-        .map(|n| n.value.clone())
-        .unwrap_or_else(|| file.origin.default_name(workspace_root));
-    let loaded = extends::LoadedProfile {
-        raw,
-        name,
-        chain: vec![file.origin],
-    };
+    })?;
     Profile::from_loaded(&loaded, today)
 }

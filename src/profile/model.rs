@@ -125,6 +125,10 @@ pub struct Profile {
     pub platform: Option<String>,
     /// Apt packages that are not ROS packages.
     pub apt: Vec<String>,
+    /// The same packages grouped by the profile file that asked for them, parent first: one
+    /// image layer each.
+    #[serde(skip)]
+    pub apt_layers: Vec<Vec<String>>,
     /// The variant's packages and `ros-<distro>-*` packages.
     pub ros_packages: Vec<String>,
     pub pip: Vec<String>,
@@ -156,6 +160,20 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// The profile without what needs this host's hardware (display, sound, devices, GPU):
+    /// for `run --no-hardware` on a CI runner or over ssh.
+    pub fn without_hardware(&self) -> Profile {
+        Profile {
+            gpu: GpuMode::None,
+            devices: Vec::new(),
+            hotplug: Vec::new(),
+            x11: false,
+            wayland: false,
+            audio: false,
+            ..self.clone()
+        }
+    }
+
     /// The host device paths the profile asks for, for host probing.
     pub fn device_paths(&self) -> Vec<&str> {
         self.devices.iter().map(|d| d.path.as_str()).collect()

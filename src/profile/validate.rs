@@ -28,7 +28,12 @@ impl Profile {
             warnings.push(Notice::warning(w));
         }
         let (base_image, platform) = image(raw, distro, variant)?;
-        let Packages { apt, ros, pip } = packages(raw, distro, variant)?;
+        let Packages {
+            apt,
+            apt_layers,
+            ros,
+            pip,
+        } = packages(raw, distro, variant)?;
         let (workspace_path, workspace_mount) = workspace(raw)?;
         let runtime = runtime(raw)?;
         if runtime.privileged {
@@ -47,6 +52,7 @@ impl Profile {
             base_image,
             platform,
             apt,
+            apt_layers,
             ros_packages: ros,
             pip,
             env: env(raw)?,
@@ -193,26 +199,37 @@ fn image(raw: &RawProfile, distro: &Distro, variant: Variant) -> Result<(String,
 
 struct Packages {
     apt: Vec<String>,
+    apt_layers: Vec<Vec<String>>,
     ros: Vec<String>,
     pip: Vec<String>,
 }
 
 /// `apt:` (split into system and ROS packages) and `pip:`, without duplicates.
 fn packages(raw: &RawProfile, distro: &Distro, variant: Variant) -> Result<Packages> {
-    let mut apt = Vec::new();
+    let mut apt: Vec<String> = Vec::new();
+    // One layer per profile file, parent first: a team profile adding a package rebuilds its
+    // own small layer, not the built-in profile's toolchain below it.
+    let mut apt_layers: Vec<(String, Vec<String>)> = Vec::new();
     let mut ros = distro.variant_packages(variant);
     for (i, p) in raw.apt.iter().enumerate() {
         let i = local_index(&raw.apt, i);
         check(p, format!("apt[{i}]"), grammar::apt_package(&p.value))?;
-        let list = if distro.is_ros_package(&p.value) {
-            &mut ros
-        } else {
-            &mut apt
-        };
-        if !list.contains(&p.value) {
-            list.push(p.value.clone());
+        if distro.is_ros_package(&p.value) {
+            if !ros.contains(&p.value) {
+                ros.push(p.value.clone());
+            }
+            continue;
+        }
+        if apt.contains(&p.value) {
+            continue;
+        }
+        apt.push(p.value.clone());
+        match apt_layers.last_mut() {
+            Some((file, layer)) if *file == p.pos.file => layer.push(p.value.clone()),
+            _ => apt_layers.push((p.pos.file.clone(), vec![p.value.clone()])),
         }
     }
+    let apt_layers = apt_layers.into_iter().map(|(_, layer)| layer).collect();
     let mut pip = Vec::new();
     for (i, p) in raw.pip.iter().enumerate() {
         let i = local_index(&raw.pip, i);
@@ -221,7 +238,12 @@ fn packages(raw: &RawProfile, distro: &Distro, variant: Variant) -> Result<Packa
             pip.push(p.value.clone());
         }
     }
-    Ok(Packages { apt, ros, pip })
+    Ok(Packages {
+        apt,
+        apt_layers,
+        ros,
+        pip,
+    })
 }
 
 /// `env:`.

@@ -1,17 +1,7 @@
 //! The command line as a user meets it: exit codes, messages, generated files.
 
-use assert_cmd::Command;
+use crate::support::robodev;
 use predicates::prelude::*;
-
-fn robodev(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("robodev").unwrap();
-    cmd.current_dir(dir)
-        .env("ROBODEV_CONFIG_DIR", dir.join(".robodev-config"))
-        .env("ROBODEV_STATE_DIR", dir.join(".robodev-state"))
-        .env("NO_COLOR", "1")
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
-    cmd
-}
 
 #[test]
 fn help_and_version() {
@@ -150,7 +140,12 @@ fn template_overrides_by_name() {
         .assert()
         .success();
     let df = std::fs::read_to_string(dir.path().join("out/Dockerfile")).unwrap();
-    assert!(df.contains("RUN echo custom sudo build-essential"), "{df}");
+    // One layer for robodev's tooling, then the profile's own packages.
+    assert!(df.contains("RUN echo custom sudo\n"), "{df}");
+    assert!(
+        df.contains("RUN echo custom build-essential cmake git"),
+        "{df}"
+    );
     // Strict undefined: a typo in an override is an error naming the template.
     std::fs::write(
         dir.path().join("tpl/apt-install.j2"),
@@ -192,7 +187,9 @@ fn init_from_flags_writes_a_valid_profile_and_never_overwrites() {
         .stderr(predicate::str::contains("colcon workspace with 1 package"));
     let text = std::fs::read_to_string(dir.path().join("robodev.yaml")).unwrap();
     assert!(
-        text.contains("distro: \"humble\"")
+        // Extending the built-in gives the distro's toolchain too (issue: init for debian
+        // wrote a bare `ros.distro` and the image had no colcon).
+        text.contains("extends: \"humble\"")
             && text.contains("gpu: \"nvidia\"")
             && text.contains("/dev/ttyUSB0")
             && text.contains("x11: true")

@@ -6,6 +6,7 @@ mod cli;
 mod devcontainer;
 mod injection;
 mod malformed;
+mod new_user;
 mod planning;
 mod profiles;
 mod structure;

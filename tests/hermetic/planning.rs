@@ -43,9 +43,26 @@ fn layers_go_from_least_to_most_often_changing() {
         df.find(needle)
             .unwrap_or_else(|| panic!("{needle} missing from\n{df}"))
     };
-    assert!(pos("FROM ") < pos("# System packages"));
-    assert!(pos("# System packages") < pos("# ROS packages"));
-    assert!(pos("# ROS packages") < pos("# Python packages"));
+    // Regression (a new user's `tree` rebuilt 1.1 GB): robodev's tooling, then ROS, then the
+    // profile's packages, one layer per profile file, then pip (with python3-pip in its own
+    // RUN, so adding a pip package leaves the apt layers alone), then the user.
+    assert!(pos("FROM ") < pos("# robodev's tooling"));
+    assert!(pos("# robodev's tooling") < pos("# ROS packages"));
+    assert!(pos("# ROS packages") < pos("# System packages"));
+    let humble_layer = df[pos("# System packages")..]
+        .find("build-essential")
+        .unwrap();
+    let child_layer = df.rfind("# System packages").unwrap();
+    assert!(
+        pos("# System packages") + humble_layer < child_layer,
+        "two apt layers:\n{df}"
+    );
+    assert!(df[child_layer..].find("htop").unwrap() < df[child_layer..].find("# Python").unwrap());
+    assert!(
+        !df[..pos("# Python packages")].contains("python3-pip"),
+        "{df}"
+    );
+    assert!(pos("# System packages") < pos("# Python packages"));
     assert!(pos("# Python packages") < pos("# The user"));
     assert!(pos("# The user") < pos("ENV ROS_DOMAIN_ID"));
     // Every apt layer cleans its lists in the same RUN.

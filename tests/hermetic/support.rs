@@ -139,3 +139,14 @@ pub fn instructions(dockerfile: &str) -> Vec<String> {
     }
     out
 }
+
+/// The robodev binary in `dir`, with its own config and state dirs and no engine reachable.
+pub fn robodev(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("robodev").unwrap();
+    cmd.current_dir(dir)
+        .env("ROBODEV_CONFIG_DIR", dir.join(".robodev-config"))
+        .env("ROBODEV_STATE_DIR", dir.join(".robodev-state"))
+        .env("NO_COLOR", "1")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    cmd
+}

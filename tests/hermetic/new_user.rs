@@ -1,0 +1,132 @@
+//! Regressions from a new user's first day (issue "What a new user hit"), one test per finding,
+//! named after what it pins. The end-to-end halves are in tests/engine/new_user.rs.
+
+use crate::support::*;
+use predicates::prelude::*;
+use std::os::unix::fs::PermissionsExt;
+
+fn profile_json(dir: &std::path::Path) -> serde_json::Value {
+    let out = robodev(dir)
+        .args(["profile", "show", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn apt_of(profile: &serde_json::Value) -> Vec<String> {
+    profile["apt"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// 1. `init --distro debian` gave an image without colcon or a compiler.
+#[test]
+fn init_gives_the_same_environment_as_the_builtin_profile() {
+    for distro in ["debian", "humble"] {
+        let dir = tempfile::tempdir().unwrap();
+        robodev(dir.path())
+            .args(["init", "--distro", distro, "--yes"])
+            .assert()
+            .success();
+        let written = apt_of(&profile_json(dir.path()));
+        assert_eq!(written, builtin(distro).apt, "{distro}");
+    }
+}
+
+/// 2. The debian profile's colcon found and built no package (extensions not installed).
+#[test]
+fn the_debian_profile_installs_the_colcon_extensions_a_ros_user_expects() {
+    let apt = builtin("debian").apt;
+    for ext in [
+        "recursive-crawl",
+        "bash",
+        "ros",
+        "python-setup-py",
+        "package-information",
+        "parallel-executor",
+        "output",
+        "cmake",
+        "test-result",
+    ] {
+        let package = format!("python3-colcon-{ext}");
+        assert!(apt.contains(&package), "{package} missing from {apt:?}");
+    }
+}
+
+/// 3. `generate` and `devcontainer` failed on a CI runner (no DISPLAY, no device).
+#[test]
+fn files_are_generated_without_the_hosts_display_or_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("robodev.yaml"),
+        "version: 1\nname: bot\nextends: debian\nx11: true\ndevices: [/dev/ttyUSB77]\n",
+    )
+    .unwrap();
+    robodev(dir.path())
+        .env_remove("DISPLAY")
+        .args(["generate", "-o", "out"])
+        .assert()
+        .success();
+    assert!(dir.path().join("out/Dockerfile").is_file());
+    robodev(dir.path())
+        .env_remove("DISPLAY")
+        .arg("devcontainer")
+        .assert()
+        .success();
+    robodev(dir.path())
+        .env_remove("DISPLAY")
+        .args(["devcontainer", "--check"])
+        .assert()
+        .success();
+}
+
+/// 9. Files were written 0600 whatever the umask said.
+#[test]
+fn written_files_follow_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    robodev(dir.path())
+        .args(["init", "--distro", "debian", "--yes"])
+        .assert()
+        .success();
+    robodev(dir.path()).arg("devcontainer").assert().success();
+    let umask = robodev::files::umask();
+    for (file, mode) in [
+        ("robodev.yaml", 0o666),
+        (".devcontainer/devcontainer.json", 0o666),
+        (".devcontainer/robodev-entrypoint", 0o777),
+    ] {
+        let meta = std::fs::metadata(dir.path().join(file)).unwrap();
+        assert_eq!(
+            meta.permissions().mode() & 0o777,
+            mode & !umask,
+            "{file} under umask {umask:o}"
+        );
+    }
+}
+
+/// 3. `run` on a CI runner: the hint names `--no-hardware`.
+#[test]
+fn run_names_no_hardware_when_the_host_lacks_a_device() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("robodev.yaml"),
+        "version: 1\nname: bot\nextends: debian\ndevices: [/dev/ttyUSB77]\n",
+    )
+    .unwrap();
+    // No engine here: the command fails on the engine after the host check passed or failed;
+    // with --no-hardware the device is not even looked at.
+    robodev(dir.path())
+        .args(["run", "--no-hardware", "--", "true"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("Docker engine")
+                .and(predicate::str::contains("ttyUSB77").not()),
+        );
+}
