@@ -170,14 +170,19 @@ pub enum Command {
     /// Work with one profile
     #[command(subcommand)]
     Profile(ProfileCommand),
-    /// Write the Dockerfile and .dockerignore robodev would build, to read or commit
-    #[command(after_help = "Example:\n  robodev generate humble -o docker/")]
+    /// Write the Dockerfile, .dockerignore and entrypoint robodev would build, to read or commit
+    #[command(
+        after_help = "Examples:\n  robodev generate humble             writes .robodev/docker/\n  robodev generate humble -o docker/"
+    )]
     Generate {
         #[command(flatten)]
         profile: ProfileArg,
-        /// Output directory
-        #[arg(long, short = 'o', value_name = "DIR", default_value = ".")]
-        output: PathBuf,
+        /// Output directory (default: .robodev/docker in the workspace)
+        #[arg(long, short = 'o', value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Replace files that robodev did not write
+        #[arg(long)]
+        force: bool,
     },
     /// Check this machine for what the profile needs (engine, devices, display, GPU)
     #[command(after_help = "Examples:\n  robodev doctor\n  robodev doctor humble --json")]
@@ -197,6 +202,9 @@ pub enum Command {
         /// Do not write; exit non-zero and show what differs when the files are out of date
         #[arg(long)]
         check: bool,
+        /// Replace files in .devcontainer/ that robodev did not write
+        #[arg(long)]
+        force: bool,
     },
     /// Create robodev.yaml for this workspace (a wizard on a terminal, flags otherwise)
     #[command(

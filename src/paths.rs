@@ -5,11 +5,15 @@ use std::path::{Path, PathBuf};
 
 /// `~` and `~/x` become paths in `$HOME`; anything else is returned as written.
 pub fn expand_home(path: &str) -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    expand_home_in(path, &home)
+}
+
+fn expand_home_in(path: &str, home: &Path) -> PathBuf {
     match path.strip_prefix("~") {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/"));
             home.join(rest.trim_start_matches('/'))
         }
         _ => PathBuf::from(path),
@@ -18,8 +22,15 @@ pub fn expand_home(path: &str) -> PathBuf {
 
 /// `path` with `~` expanded, and joined to `base` when it is relative.
 pub fn resolve_against(base: &Path, path: &str) -> PathBuf {
-    let expanded = expand_home(path);
-    if expanded.is_absolute() {
+    let home = expand_home("~");
+    resolve_against_with_home(base, &home, path)
+}
+
+/// The same, with `~` meaning `home` (a dev container names the home of whoever opens it).
+pub fn resolve_against_with_home(base: &Path, home: &Path, path: &str) -> PathBuf {
+    let expanded = expand_home_in(path, home);
+    // `${localEnv:HOME}/…` (a dev container's home) is as absolute as `/home/…`.
+    if expanded.is_absolute() || expanded.to_string_lossy().starts_with("${") {
         expanded
     } else {
         base.join(expanded)

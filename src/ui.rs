@@ -92,3 +92,16 @@ pub fn print_out(text: &str) {
     }
     let _ = out.flush();
 }
+
+/// A path as the user should read it: no `/.` at the end, relative to the current directory
+/// when it is inside it.
+pub fn shown_path(path: &std::path::Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let shown = cwd
+        .as_deref()
+        .and_then(|c| path.strip_prefix(c).ok())
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(path);
+    let text = shown.display().to_string();
+    text.strip_suffix("/.").unwrap_or(&text).to_string()
+}

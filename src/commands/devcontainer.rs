@@ -1,22 +1,20 @@
 //! `robodev devcontainer`: write, or `--check`, the `.devcontainer/` files.
 
 use super::session::Session;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::files::{write_atomic, write_atomic_executable};
+use crate::files::{GeneratedFile, write_generated};
 use crate::plan::devcontainer;
 use std::path::PathBuf;
 
-pub async fn devcontainer(s: &Session, reference: Option<&str>, check: bool) -> Result<i32> {
+pub async fn devcontainer(
+    s: &Session,
+    reference: Option<&str>,
+    check: bool,
+    force: bool,
+) -> Result<i32> {
     let profile = s.profile(reference)?;
-    // The engine is only asked when the GPU choice depends on it; the files do not need one.
-    let engine = if profile.gpu.needs_engine_facts() {
-        Engine::connect().await.ok()
-    } else {
-        None
-    };
-    let plan = s.plan(&profile, engine.as_ref()).await?;
-    let files = devcontainer::generate(&plan);
+    // Planned for whoever opens the folder, not for this machine: no engine, no host probing.
+    let files = devcontainer::for_profile(&profile, s.global.templates.clone())?;
     let dir = s.workspace.root.join(".devcontainer");
     let mut wanted: Vec<(PathBuf, String, bool)> = vec![
         (
@@ -53,13 +51,15 @@ pub async fn devcontainer(s: &Session, reference: Option<&str>, check: bool) -> 
             ".devcontainer is out of date with the profile; run `robodev devcontainer` and commit the result".into(),
         ));
     }
-    for (path, content, executable) in &wanted {
-        if *executable {
-            write_atomic_executable(path, content)?;
-        } else {
-            write_atomic(path, content)?;
-        }
-    }
+    let files: Vec<GeneratedFile> = wanted
+        .into_iter()
+        .map(|(path, content, executable)| GeneratedFile {
+            path,
+            content,
+            executable,
+        })
+        .collect();
+    write_generated(&files, force)?;
     s.ui.success(format!(
         "wrote {} (open the folder in VS Code and choose \"Reopen in Container\")",
         dir.join("devcontainer.json").display()

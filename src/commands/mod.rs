@@ -55,15 +55,19 @@ pub async fn execute(cli: Cli) -> Result<i32> {
         Command::Profile(ProfileCommand::Show { profile, json }) => {
             profiles::show(s, profile.profile.as_deref(), json)
         }
-        Command::Generate { profile, output } => {
-            profiles::generate(s, profile.profile.as_deref(), &output).await
-        }
+        Command::Generate {
+            profile,
+            output,
+            force,
+        } => profiles::generate(s, profile.profile.as_deref(), output, force).await,
         Command::Doctor { profile, json } => {
             doctor::doctor(s, profile.profile.as_deref(), json).await
         }
-        Command::Devcontainer { profile, check } => {
-            devcontainer::devcontainer(s, profile.profile.as_deref(), check).await
-        }
+        Command::Devcontainer {
+            profile,
+            check,
+            force,
+        } => devcontainer::devcontainer(s, profile.profile.as_deref(), check, force).await,
         Command::Init(args) => init::init(s, args),
         Command::Completions { shell } => {
             let mut out = Vec::new();

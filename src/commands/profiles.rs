@@ -2,9 +2,9 @@
 
 use super::session::Session;
 use crate::error::Result;
-use crate::files::{write_atomic, write_atomic_executable};
+use crate::files::{GeneratedFile, write_generated};
 use crate::ui::print_out;
-use std::path::Path;
+use std::path::PathBuf;
 
 pub fn list(s: &Session, json: bool) -> Result<i32> {
     let entries = s.search.list();
@@ -48,21 +48,32 @@ pub fn show(s: &Session, reference: Option<&str>, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-pub async fn generate(s: &Session, reference: Option<&str>, output: &Path) -> Result<i32> {
+/// Where `generate` writes by default: a directory robodev owns, never the repository root.
+const GENERATE_DIR: &str = ".robodev/docker";
+
+pub async fn generate(
+    s: &Session,
+    reference: Option<&str>,
+    output: Option<PathBuf>,
+    force: bool,
+) -> Result<i32> {
     let profile = s.profile(reference)?;
     let plan = s.plan(&profile, None).await?;
-    write_atomic(&output.join("Dockerfile"), &plan.image.dockerfile)?;
-    for file in plan.image.context_files() {
-        let path = output.join(file.name);
-        if file.executable {
-            write_atomic_executable(&path, file.content)?;
-        } else {
-            write_atomic(&path, file.content)?;
-        }
-    }
+    let output = output.unwrap_or_else(|| s.workspace.root.join(GENERATE_DIR));
+    let mut files = vec![GeneratedFile {
+        path: output.join("Dockerfile"),
+        content: plan.image.dockerfile.clone(),
+        executable: false,
+    }];
+    files.extend(plan.image.context_files().map(|f| GeneratedFile {
+        path: output.join(f.name),
+        content: f.content.to_string(),
+        executable: f.executable,
+    }));
+    write_generated(&files, force)?;
     s.ui.success(format!(
         "wrote Dockerfile, .dockerignore and robodev-entrypoint to {} (image tag {})",
-        output.display(),
+        crate::ui::shown_path(&output),
         plan.image.tag
     ));
     Ok(0)

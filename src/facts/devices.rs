@@ -13,6 +13,26 @@ pub struct DeviceNode {
     pub kind: char,
     pub major: u32,
     pub minor: u32,
+    /// The node's owner, group and permission bits: the container user needs the group.
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+impl DeviceNode {
+    /// Whether a user with `uid` and these groups may open the node for reading and writing.
+    pub fn usable_by(&self, uid: u32, groups: &[u32]) -> bool {
+        let bits = if uid == 0 {
+            return true;
+        } else if uid == self.uid {
+            self.mode >> 6
+        } else if groups.contains(&self.gid) {
+            self.mode >> 3
+        } else {
+            self.mode
+        };
+        bits & 0o6 == 0o6
+    }
 }
 
 /// Families of numbered device nodes a robot uses, and the stable-name directory for each.
@@ -40,6 +60,9 @@ pub fn resolve_device(path: &Path) -> Option<DeviceNode> {
         kind,
         major: (((rdev >> 32) & 0xffff_f000) | ((rdev >> 8) & 0xfff)) as u32,
         minor: (((rdev >> 12) & 0xffff_ff00) | (rdev & 0xff)) as u32,
+        uid: meta.uid(),
+        gid: meta.gid(),
+        mode: meta.mode() & 0o7777,
     })
 }
 

@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 pub struct Workspace {
     /// Absolute path of the workspace root.
     pub root: PathBuf,
+    /// Its name in container names and the default mount point (the directory's name).
+    pub name: String,
+    /// What `~` means in the profile's host paths.
+    pub home: PathBuf,
 }
 
 impl Workspace {
@@ -20,15 +24,20 @@ impl Workspace {
             .find(|dir| dir.join(WORKSPACE_FILE).is_file())
             .map(Path::to_path_buf)
             .unwrap_or(start);
-        Workspace { root }
+        Workspace::at(root)
     }
 
+    /// The workspace at `root`, for the user running robodev.
     pub fn at(root: PathBuf) -> Workspace {
-        Workspace { root }
+        Workspace {
+            name: name::of_directory(&root),
+            home: crate::paths::expand_home("~"),
+            root,
+        }
     }
 
     fn dir_name(&self) -> String {
-        name::of_directory(&self.root)
+        self.name.clone()
     }
 
     /// `robodev-<profile>-<dir>-<6 hex of the absolute path>`: one container per
@@ -40,7 +49,7 @@ impl Workspace {
 
     /// A host path from the profile: `~` expanded, relative paths against the root.
     pub fn resolve_host_path(&self, path: &str) -> PathBuf {
-        crate::paths::resolve_against(&self.root, path)
+        crate::paths::resolve_against_with_home(&self.root, &self.home, path)
     }
 
     pub fn host_path(&self, profile: &Profile) -> PathBuf {

@@ -78,7 +78,12 @@ pub struct ContainerPlan {
     pub mounts: Vec<Mount>,
     pub devices: Vec<Device>,
     pub device_cgroup_rules: Vec<String>,
+    /// Supplementary groups by gid, as the engine takes them.
     pub group_add: Vec<String>,
+    /// The host groups the features asked for by name (`dialout`, `render`): a dev container
+    /// resolves them on whichever machine opens it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_names: Vec<String>,
     pub network_mode: String,
     pub ipc_mode: Option<String>,
     pub shm_size: Option<u64>,
@@ -117,7 +122,18 @@ impl ContainerPlan {
         });
     }
 
-    pub fn add_group(&mut self, gid: u32) {
+    /// A host group by name, with its gid on this host when it has one.
+    pub fn add_group(&mut self, name: &str, gid: Option<u32>) {
+        if !self.group_names.iter().any(|n| n == name) {
+            self.group_names.push(name.to_string());
+        }
+        if let Some(gid) = gid {
+            self.add_gid(gid);
+        }
+    }
+
+    /// A supplementary group by gid (a device node's group).
+    pub fn add_gid(&mut self, gid: u32) {
         let gid = gid.to_string();
         if !self.group_add.contains(&gid) {
             self.group_add.push(gid);
@@ -219,6 +235,7 @@ pub fn base(
         devices: Vec::new(),
         device_cgroup_rules: Vec::new(),
         group_add: Vec::new(),
+        group_names: Vec::new(),
         network_mode: profile.network.clone(),
         ipc_mode: profile.ipc.clone(),
         shm_size: profile.shm_size,

@@ -1,10 +1,105 @@
-//! The VS Code dev container, derived from the same plan as `robodev up`, so the two agree.
-//! Built with serde_json (not a text template); deterministic and idempotent.
+//! The VS Code dev container, derived from the same planning as `robodev up`, so the two
+//! agree. The files are committed and opened on other machines: they are planned for a
+//! *portable host* — whoever opens the folder, named by the variables the Dev Containers tools
+//! substitute there (`${localEnv:HOME}`, `${localWorkspaceFolder}`) — never for the machine that
+//! generated them. Host group ids are looked up on the opening machine at each start
+//! (`robodev-initialize`, the initializeCommand) and applied inside (`robodev-groups`, the
+//! postStartCommand). Built with serde_json; deterministic and idempotent.
 
-use super::Plan;
 use super::container::MountKind;
-use super::hardware::x11::XAUTH_INSIDE;
+use super::render::Renderer;
+use super::user::PORTABLE_USER;
+use super::{Plan, PlanInputs};
+use crate::error::Result;
+use crate::facts::{DeviceNode, Display, EngineFacts, HostFacts, HostUser, Workspace};
+use crate::profile::{GpuMode, Profile};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Where the opening user's private state directory (host gids, the groups script, the X11
+/// cookie) appears in the container.
+const STATE_INSIDE: &str = "/run/robodev/devcontainer";
+
+/// The machine that opens the folder, as variables: its user, home, display and sockets.
+/// Required devices are taken as present at their path; `gpu: auto` is `none` (what it picks
+/// depends on each machine: say `nvidia` or `dri` in the profile).
+pub fn portable_host(profile: &Profile) -> HostFacts {
+    let home = PathBuf::from("${localEnv:HOME}");
+    let runtime = "${localEnv:XDG_RUNTIME_DIR}";
+    let devices = profile
+        .devices
+        .iter()
+        .map(|d| {
+            let node = (!d.optional).then(|| DeviceNode {
+                real_path: d.path.clone(),
+                kind: 'c',
+                major: 0,
+                minor: 0,
+                uid: 0,
+                gid: 0,
+                mode: 0o660,
+            });
+            (d.path.clone(), node)
+        })
+        .collect();
+    HostFacts {
+        user: HostUser {
+            name: PORTABLE_USER.into(),
+            uid: 1000,
+            gid: 1000,
+            home: home.clone(),
+        },
+        groups: BTreeMap::new(),
+        char_majors: Vec::new(),
+        display: Display {
+            display: Some("${localEnv:DISPLAY}".into()),
+            x11_socket: Some("/tmp/.X11-unix".into()),
+            xauthority: None,
+            wayland_socket: Some(format!("{runtime}/${{localEnv:WAYLAND_DISPLAY}}").into()),
+            pulse_socket: Some(format!("{runtime}/pulse/native").into()),
+            pulse_cookie: None,
+            ssh_agent_socket: Some("${localEnv:SSH_AUTH_SOCK}".into()),
+            gitconfig: Some(home.join(".gitconfig")),
+        },
+        dri_nodes: if profile.gpu == GpuMode::Dri {
+            vec!["/dev/dri".into()]
+        } else {
+            Vec::new()
+        },
+        nvidia_nodes: Vec::new(),
+        devices,
+        device_alternatives: BTreeMap::new(),
+        run_udev: true,
+        tegra: false,
+        cdi_nvidia: false,
+        state_dir: home.join(".cache/robodev"),
+    }
+}
+
+/// The folder being opened, as variables.
+pub fn portable_workspace() -> Workspace {
+    Workspace {
+        root: "${localWorkspaceFolder}".into(),
+        name: "${localWorkspaceFolderBasename}".into(),
+        home: "${localEnv:HOME}".into(),
+    }
+}
+
+/// The `.devcontainer/` files for a profile.
+pub fn for_profile(profile: &Profile, templates: Option<PathBuf>) -> Result<DevcontainerFiles> {
+    let engine = EngineFacts::default();
+    let plan = super::make(PlanInputs {
+        profile,
+        host: &portable_host(profile),
+        engine: &engine,
+        workspace: &portable_workspace(),
+        templates: templates.clone(),
+    })?;
+    let templates = templates.or_else(|| profile.templates.as_ref().map(PathBuf::from));
+    generate(&plan, &Renderer::new(templates))
+}
 
 /// Files written into `.devcontainer/`.
 pub struct DevcontainerFiles {
@@ -50,7 +145,8 @@ fn mount_string(kind: &MountKind, source: &str, target: &str, readonly: bool) ->
     s
 }
 
-pub fn generate(plan: &Plan) -> DevcontainerFiles {
+/// The files for a plan made with `portable_host` and `portable_workspace`.
+pub fn generate(plan: &Plan, renderer: &Renderer) -> Result<DevcontainerFiles> {
     let c = &plan.container;
     let user = &plan.user;
     let mut build_args = Map::new();
@@ -78,9 +174,6 @@ pub fn generate(plan: &Plan) -> DevcontainerFiles {
     for rule in &c.device_cgroup_rules {
         run_args.push(format!("--device-cgroup-rule={rule}"));
     }
-    for gid in &c.group_add {
-        run_args.push(format!("--group-add={gid}"));
-    }
     for g in &c.gpu_requests {
         if g.driver == "cdi" {
             run_args.extend(g.device_ids.iter().map(|id| format!("--device={id}")));
@@ -93,7 +186,6 @@ pub fn generate(plan: &Plan) -> DevcontainerFiles {
     }
 
     let mut mounts: Vec<String> = Vec::new();
-    let mut initialize: Option<String> = None;
     let mut env: Map<String, Value> = c
         .env
         .iter()
@@ -111,24 +203,35 @@ pub fn generate(plan: &Plan) -> DevcontainerFiles {
         }
         mounts.push(mount_string(&m.kind, &m.source, &m.target, m.readonly));
     }
-    if c.x11_cookie.is_some() {
-        // The dev container is started by VS Code, not robodev: make the cookie on the host right
-        // before each start, with the wildcard family so the container's hostname does not matter.
-        let cookie = format!("/tmp/.robodev-{}.xauth", plan.profile.name);
-        initialize = Some(format!(
-            "touch {cookie} && xauth nlist \"$DISPLAY\" | sed -e 's/^..../ffff/' | xauth -f {cookie} nmerge -"
-        ));
-        mounts.push(mount_string(&MountKind::Bind, &cookie, XAUTH_INSIDE, true));
+    // The dev container is started by VS Code, not robodev: what depends on the opening
+    // machine is made there right before each start by `robodev-initialize`, in a directory of
+    // that user's cache named after what it holds (so two workspaces never share one by chance).
+    let devices: Vec<&str> = c.devices.iter().map(|d| d.host.as_str()).collect();
+    let x11 = c.x11_cookie.is_some();
+    let key = serde_json::to_vec(&json!([c.group_names, devices, x11])).unwrap_or_default();
+    let digest = hex::encode(Sha256::digest(&key));
+    let state_dir = format!("devcontainer-{}-{}", plan.profile.name, &digest[..8]);
+    mounts.push(mount_string(
+        &MountKind::Bind,
+        &format!("${{localEnv:HOME}}/.cache/robodev/{state_dir}"),
+        STATE_INSIDE,
+        true,
+    ));
+    if x11 {
         env.insert("DISPLAY".into(), json!("${localEnv:DISPLAY}"));
-        env.insert("XAUTHORITY".into(), json!(XAUTH_INSIDE));
+        env.insert("XAUTHORITY".into(), json!(format!("{STATE_INSIDE}/xauth")));
     }
+    let script_vars = json!({
+        "group_names": c.group_names,
+        "devices": devices,
+        "x11": x11,
+        "state_dir": state_dir,
+        "groups_file": format!("{STATE_INSIDE}/host-groups"),
+    });
+    let initialize_script = renderer.render("devcontainer-initialize.j2", &script_vars)?;
+    let groups_script = renderer.render("devcontainer-groups.j2", &script_vars)?;
 
-    let ws_relative = plan.profile.workspace_path.as_deref().filter(|p| *p != ".");
-    let ws_source = match ws_relative {
-        Some(p) if p.starts_with('/') || p.starts_with('~') => p.to_string(),
-        Some(p) => format!("${{localWorkspaceFolder}}/{p}"),
-        None => "${localWorkspaceFolder}".to_string(),
-    };
+    let ws_source = c.workspace_host.trim_end_matches("/.").to_string();
 
     let mut settings = Map::new();
     settings.insert(
@@ -183,9 +286,17 @@ pub fn generate(plan: &Plan) -> DevcontainerFiles {
     doc.insert("privileged".into(), json!(c.privileged));
     doc.insert("capAdd".into(), json!(c.cap_add));
     doc.insert("securityOpt".into(), json!(c.security_opt));
-    if let Some(cmd) = initialize {
-        doc.insert("initializeCommand".into(), json!(cmd));
-    }
+    doc.insert(
+        "initializeCommand".into(),
+        json!([
+            "sh",
+            "${localWorkspaceFolder}/.devcontainer/robodev-initialize"
+        ]),
+    );
+    doc.insert(
+        "postStartCommand".into(),
+        json!(["sh", format!("{STATE_INSIDE}/robodev-groups")]),
+    );
     doc.insert(
         "postCreateCommand".into(),
         json!(
@@ -202,13 +313,16 @@ pub fn generate(plan: &Plan) -> DevcontainerFiles {
     let mut json_text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default();
     json_text.push('\n');
     let header = "// Generated by robodev from the workspace profile; run `robodev devcontainer` to update.\n";
-    DevcontainerFiles {
+    let mut context: Vec<(String, String, bool)> = plan
+        .image
+        .context_files()
+        .map(|f| (f.name.to_string(), f.content.to_string(), f.executable))
+        .collect();
+    context.push(("robodev-initialize".into(), initialize_script, true));
+    context.push(("robodev-groups".into(), groups_script, true));
+    Ok(DevcontainerFiles {
         devcontainer_json: format!("{header}{json_text}"),
         dockerfile: plan.image.dockerfile.clone(),
-        context: plan
-            .image
-            .context_files()
-            .map(|f| (f.name.to_string(), f.content.to_string(), f.executable))
-            .collect(),
-    }
+        context,
+    })
 }

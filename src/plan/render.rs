@@ -23,6 +23,14 @@ pub static TEMPLATES: &[(&str, &str)] = &[
         "dockerignore.j2",
         include_str!("../../templates/dockerignore.j2"),
     ),
+    (
+        "devcontainer-initialize.j2",
+        include_str!("../../templates/devcontainer-initialize.j2"),
+    ),
+    (
+        "devcontainer-groups.j2",
+        include_str!("../../templates/devcontainer-groups.j2"),
+    ),
 ];
 
 /// Quote for a POSIX shell. Every profile string that reaches a `RUN` line goes through this.

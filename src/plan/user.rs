@@ -4,6 +4,10 @@ use crate::facts::HostUser;
 use crate::profile::{Profile, UserMode, grammar};
 use serde::Serialize;
 
+/// The user of a dev container: whoever opens the folder (the Dev Containers tools substitute
+/// it). A real host user's name can never look like this.
+pub const PORTABLE_USER: &str = "${localEnv:USER}";
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ContainerUser {
     pub name: String,
@@ -24,7 +28,7 @@ impl ContainerUser {
         }
         // A host name that is not a portable user name (rare: capitals, a leading digit) is
         // replaced; the uid and gid are what matter for file ownership.
-        let name = if grammar::user_name(&host.name).is_ok() {
+        let name = if grammar::user_name(&host.name).is_ok() || host.name == PORTABLE_USER {
             host.name.clone()
         } else {
             "dev".into()

@@ -220,12 +220,17 @@ fn packages(raw: &RawProfile, distro: &Distro, variant: Variant) -> Result<Packa
             }
             continue;
         }
-        if apt.contains(&p.value) {
-            continue;
+        if !apt.contains(&p.value) {
+            apt.push(p.value.clone());
         }
-        apt.push(p.value.clone());
+        // A package a parent installs too stays in this file's layer (a no-op for apt): the
+        // layers' shape then depends on each file alone.
         match apt_layers.last_mut() {
-            Some((file, layer)) if *file == p.pos.file => layer.push(p.value.clone()),
+            Some((file, layer)) if *file == p.pos.file => {
+                if !layer.contains(&p.value) {
+                    layer.push(p.value.clone());
+                }
+            }
             _ => apt_layers.push((p.pos.file.clone(), vec![p.value.clone()])),
         }
     }

@@ -130,3 +130,66 @@ fn run_names_no_hardware_when_the_host_lacks_a_device() {
                 .and(predicate::str::contains("ttyUSB77").not()),
         );
 }
+
+/// 8. `generate` wrote into the repository root and `generate`/`devcontainer` replaced
+/// hand-written files without asking.
+#[test]
+fn hand_written_files_are_never_replaced_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("robodev.yaml"),
+        "version: 1\nname: bot\nextends: debian\n",
+    )
+    .unwrap();
+    // By default into a directory robodev owns; nothing lands in the root.
+    robodev(dir.path()).arg("generate").assert().success();
+    assert!(dir.path().join(".robodev/docker/Dockerfile").is_file());
+    assert!(!dir.path().join(".dockerignore").exists());
+    assert!(!dir.path().join("Dockerfile").exists());
+    // Again: the files are robodev's, so they are replaced.
+    robodev(dir.path()).arg("generate").assert().success();
+
+    let mine = "FROM ubuntu:22.04\n# my own Dockerfile\n";
+    std::fs::write(dir.path().join("Dockerfile"), mine).unwrap();
+    robodev(dir.path())
+        .args(["generate", "-o", "."])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("robodev did not write")
+                .and(predicate::str::contains("--force")),
+        );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
+        mine
+    );
+    assert!(
+        !dir.path().join(".dockerignore").exists(),
+        "nothing of the set is written when one file is the user's"
+    );
+    robodev(dir.path())
+        .args(["generate", "-o", ".", "--force"])
+        .assert()
+        .success();
+    assert_ne!(
+        std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
+        mine
+    );
+
+    std::fs::create_dir_all(dir.path().join(".devcontainer")).unwrap();
+    let json = "{\"image\": \"mine\"}\n";
+    std::fs::write(dir.path().join(".devcontainer/devcontainer.json"), json).unwrap();
+    robodev(dir.path())
+        .arg("devcontainer")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("devcontainer.json"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".devcontainer/devcontainer.json")).unwrap(),
+        json
+    );
+    robodev(dir.path())
+        .args(["devcontainer", "--force"])
+        .assert()
+        .success();
+}

@@ -316,12 +316,17 @@ fn devices_resolve_missing_fail_optional_warn() {
             kind: 'c',
             major: 188,
             minor: 0,
+            uid: 0,
+            gid: 20,
+            mode: 0o660,
         }),
     );
     host.devices.insert("/dev/ttyUSB3".into(), None);
     let p = plan_for(&profile, &host, &EngineFacts::default()).unwrap();
     assert_eq!(p.container.devices[0].host, "/dev/ttyUSB0");
     assert_eq!(p.container.devices[0].container, "/dev/lidar");
+    // Regression: a `root:dialout 0660` node needs its group, with or without `hotplug:`.
+    assert_eq!(p.container.group_add, vec!["20".to_string()]);
     let warnings: Vec<_> = p
         .container
         .notices

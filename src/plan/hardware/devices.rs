@@ -59,6 +59,11 @@ impl Feature for Devices {
                         )));
                     }
                     let inside = d.inside.clone().unwrap_or_else(|| d.path.clone());
+                    // The node keeps its host group inside (`root:dialout 0660` for a serial
+                    // port): the user needs that group to open it, `hotplug:` or not.
+                    if node.gid != 0 {
+                        plan.add_gid(node.gid);
+                    }
                     plan.devices
                         .push(Device::read_write(node.real_path, inside));
                 }
@@ -73,10 +78,25 @@ impl Feature for Devices {
         for (i, d) in ctx.profile.devices.iter().enumerate() {
             let name = format!("device {}", d.path);
             checks.push(match node(ctx, i, d) {
-                Ok(Some(node)) => Check::ok(
-                    name,
-                    format!("present ({} {}:{})", node.real_path, node.major, node.minor),
-                ),
+                Ok(Some(node)) => {
+                    let present =
+                        format!("present ({} {}:{})", node.real_path, node.major, node.minor);
+                    let groups = [ctx.user.gid, node.gid];
+                    if node.usable_by(ctx.user.uid, &groups) {
+                        Check::ok(name, format!("{present}, usable by the container user"))
+                    } else {
+                        Check::fail(
+                            name,
+                            format!(
+                                "{present}, but the container user (uid {}) cannot open it: \
+                                 mode {:o}, owner {}:{}",
+                                ctx.user.uid, node.mode, node.uid, node.gid
+                            ),
+                            "give the node a group with read-write access, e.g. a udev rule \
+                             `KERNEL==\"ttyUSB*\", GROUP=\"dialout\", MODE=\"0660\"`",
+                        )
+                    }
+                }
                 Ok(None) => Check::warn(name, optional_absent(d), None),
                 Err(problem) => Check::fail(name, problem.message, problem.fix),
             });

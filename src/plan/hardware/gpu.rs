@@ -101,12 +101,13 @@ impl Feature for Gpu {
                     plan.devices.push(Device::read_write(node, node));
                 }
                 for group in ["video", "render"] {
-                    match host.gid_of(group) {
-                        Some(gid) => plan.add_group(gid),
-                        None => plan.notices.push(Notice::detail(format!(
+                    let gid = host.gid_of(group);
+                    if gid.is_none() {
+                        plan.notices.push(Notice::detail(format!(
                             "gpu: dri: the host has no `{group}` group"
-                        ))),
+                        )));
                     }
+                    plan.add_group(group, gid);
                 }
             }
         }

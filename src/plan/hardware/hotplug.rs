@@ -87,14 +87,15 @@ impl Feature for Hotplug {
             if info.mount == "/dev" {
                 mounted_dev = true;
             }
-            match ctx.host.gid_of(info.group) {
-                Some(gid) => plan.add_group(gid),
-                None => plan.notices.push(Notice::detail(format!(
+            let gid = ctx.host.gid_of(info.group);
+            if gid.is_none() {
+                plan.notices.push(Notice::detail(format!(
                     "hotplug {}: the host has no `{}` group",
                     class.name(),
                     info.group
-                ))),
+                )));
             }
+            plan.add_group(info.group, gid);
         }
         if classes.is_empty() {
             return;
