@@ -131,7 +131,7 @@ fn run_names_no_hardware_when_the_host_lacks_a_device() {
         );
 }
 
-/// 8. `generate` wrote into the repository root and `generate`/`devcontainer` replaced
+/// Item 8: `generate` wrote into the repository root and `generate`/`devcontainer` replaced
 /// hand-written files without asking.
 #[test]
 fn hand_written_files_are_never_replaced_without_force() {
