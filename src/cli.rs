@@ -114,6 +114,7 @@ pub enum Command {
     /// List robodev environments on this engine
     #[command(after_help = "Examples:\n  robodev ls\n  robodev ls --json")]
     Ls {
+        /// Print JSON (stable field names) instead of text
         #[arg(long)]
         json: bool,
     },
@@ -122,6 +123,7 @@ pub enum Command {
     Status {
         #[command(flatten)]
         profile: ProfileArg,
+        /// Print JSON (stable field names) instead of text
         #[arg(long)]
         json: bool,
     },
@@ -164,6 +166,7 @@ pub enum Command {
     /// List the profiles robodev can find (workspace, user, built-in)
     #[command(after_help = "Example:\n  robodev profiles --json")]
     Profiles {
+        /// Print JSON (stable field names) instead of text
         #[arg(long)]
         json: bool,
     },
@@ -189,6 +192,7 @@ pub enum Command {
     Doctor {
         #[command(flatten)]
         profile: ProfileArg,
+        /// Print JSON (stable field names) instead of text
         #[arg(long)]
         json: bool,
     },
@@ -228,6 +232,7 @@ pub enum ProfileCommand {
     Show {
         #[command(flatten)]
         profile: ProfileArg,
+        /// Print JSON (stable field names) instead of text
         #[arg(long)]
         json: bool,
     },
@@ -268,4 +273,28 @@ pub struct InitArgs {
     /// Overwrite an existing robodev.yaml
     #[arg(long)]
     pub force: bool,
+}
+
+/// A hint for a common mistake clap cannot know about: a command for `exec`/`run` given
+/// without the `--` that separates it from robodev's own arguments.
+pub fn hint_for(error: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::error::ErrorKind;
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let sub = words.iter().position(|w| w == "exec" || w == "run")?;
+    let missing_separator = !words.iter().any(|w| w == "--");
+    let parse_error = matches!(
+        error.kind(),
+        ErrorKind::MissingRequiredArgument | ErrorKind::UnknownArgument | ErrorKind::TooManyValues
+    );
+    (missing_separator && parse_error).then(|| {
+        let rest = words[sub + 1..].join(" ");
+        format!(
+            "put the command after `--`: robodev {} -- {rest} (a profile name goes before `--`)",
+            words[sub]
+        )
+    })
 }

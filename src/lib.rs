@@ -34,10 +34,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
+            if let Some(hint) = cli::hint_for(&e, &args) {
+                eprintln!("\n  hint: {hint}");
+            }
             return if e.use_stderr() { 2 } else { 0 };
         }
     };

@@ -30,11 +30,16 @@ pub fn resolve_against(base: &Path, path: &str) -> PathBuf {
 pub fn resolve_against_with_home(base: &Path, home: &Path, path: &str) -> PathBuf {
     let expanded = expand_home_in(path, home);
     // `${localEnv:HOME}/…` (a dev container's home) is as absolute as `/home/…`.
-    if expanded.is_absolute() || expanded.to_string_lossy().starts_with("${") {
+    let joined = if expanded.is_absolute() || expanded.to_string_lossy().starts_with("${") {
         expanded
     } else {
         base.join(expanded)
-    }
+    };
+    // `ws/.` and `ws/./src` are `ws` and `ws/src` (`..` is refused by validation).
+    joined
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 #[cfg(test)]
@@ -49,5 +54,7 @@ mod tests {
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap();
         assert_eq!(resolve_against(base, "~/x"), home.join("x"));
         assert_eq!(expand_home("~user/x"), PathBuf::from("~user/x"));
+        assert_eq!(resolve_against(base, "."), PathBuf::from("/ws"));
+        assert_eq!(resolve_against(base, "./src/."), PathBuf::from("/ws/src"));
     }
 }

@@ -2,17 +2,30 @@
 //! otherwise, the whole log with -v, nothing with -q.
 
 use crate::engine::BuildWatcher;
-use crate::ui::Ui;
-use std::time::Duration;
+use crate::ui::{Ui, plain};
+use std::time::{Duration, Instant};
+
+/// Off a terminal, a line at least this often during a long step, so a CI log shows progress.
+const HEARTBEAT: Duration = Duration::from_secs(30);
 
 pub struct BuildProgress {
     ui: Ui,
     bar: Option<indicatif::ProgressBar>,
+    /// The current step ("5/14") and when it began; when robodev last printed a line.
+    step: String,
+    step_started: Instant,
+    last_line: Instant,
 }
 
 impl BuildProgress {
     pub fn new(ui: Ui) -> BuildProgress {
-        BuildProgress { ui, bar: None }
+        BuildProgress {
+            ui,
+            bar: None,
+            step: String::new(),
+            step_started: Instant::now(),
+            last_line: Instant::now(),
+        }
     }
 }
 
@@ -34,17 +47,33 @@ impl BuildWatcher for BuildProgress {
     }
 
     fn step(&mut self, count: &str, instruction: &str) {
-        let short: String = instruction.chars().take(80).collect();
+        // The spinner's `wide_msg` fits the terminal; a log gets the whole instruction.
+        let instruction = plain(instruction);
+        self.step = count.to_string();
+        self.step_started = Instant::now();
+        self.last_line = Instant::now();
         match &self.bar {
-            Some(bar) => bar.set_message(format!("[{count}] {short}")),
-            None if !self.ui.verbose => self.ui.info(format!("  [{count}] {short}")),
+            Some(bar) => bar.set_message(format!("[{count}] {instruction}")),
+            None if !self.ui.verbose => self.ui.info(format!("  [{count}] {instruction}")),
             None => {}
         }
     }
 
     fn line(&mut self, line: &str) {
         if self.ui.verbose {
-            eprintln!("{line}");
+            eprintln!("{}", plain(line));
+            self.last_line = Instant::now();
+        }
+    }
+
+    fn tick(&mut self) {
+        if self.bar.is_none() && !self.step.is_empty() && self.last_line.elapsed() >= HEARTBEAT {
+            self.ui.info(format!(
+                "  … [{}] still running ({}s)",
+                self.step,
+                self.step_started.elapsed().as_secs()
+            ));
+            self.last_line = Instant::now();
         }
     }
 

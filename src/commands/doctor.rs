@@ -4,7 +4,9 @@ use super::session::Session;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::facts::HostFacts;
+use crate::plan::Plan;
 use crate::plan::hardware::{Check, Status};
+use crate::profile::Profile;
 
 /// Free bytes on the filesystem holding `path` (via `df`, which every host has).
 fn free_bytes(path: &str) -> Option<u64> {
@@ -93,6 +95,12 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
     if let Some(profile) = &profile {
         let host = HostFacts::probe(&profile.device_paths());
         checks.extend(crate::plan::hardware_checks(profile, &host, &facts));
+        let plan = s.plan_quiet(profile, engine.as_ref()).await?;
+        checks.push(mount_sources(&plan));
+        if let Some(engine) = &engine {
+            checks.push(image_check(engine, &plan).await?);
+        }
+        checks.extend(shadowed_builtins(profile));
     }
 
     let failed = checks.iter().any(|c| c.status == Status::Fail);
@@ -117,4 +125,61 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
         crate::ui::print_out(&text);
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// Every bind-mount source must exist: the engine would refuse it only after the build.
+fn mount_sources(plan: &Plan) -> Check {
+    let missing = plan
+        .container
+        .missing_bind_sources(|p| std::path::Path::new(p).exists());
+    match missing.first() {
+        None => Check::ok("mount sources", "every bind-mount source exists"),
+        Some(first) => Check::fail(
+            "mount sources",
+            missing
+                .iter()
+                .map(|p| p.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            first.fix.clone(),
+        ),
+    }
+}
+
+/// The environment's image, or else its base image, must be on the engine or pullable.
+async fn image_check(engine: &Engine, plan: &Plan) -> Result<Check> {
+    if engine.image_exists(&plan.image.tag).await? {
+        return Ok(Check::ok(
+            "image",
+            format!("{} is built (no build needed)", plan.image.tag),
+        ));
+    }
+    let base = &plan.profile.base_image;
+    Ok(if engine.image_exists(base).await? {
+        Check::ok("base image", format!("{base} is on the engine"))
+    } else {
+        Check::warn(
+            "base image",
+            format!(
+                "{base} is not on the engine: the first build pulls it, which needs its registry \
+                 (fails offline)"
+            ),
+            Some(crate::engine::base_image_help(base)),
+        )
+    })
+}
+
+/// A user profile named like a built-in one changes what every `extends: NAME` means here.
+fn shadowed_builtins(profile: &Profile) -> Vec<Check> {
+    profile
+        .shadows_builtin
+        .iter()
+        .map(|path| {
+            Check::warn(
+                "profile",
+                format!("{path} replaces the built-in profile of that name on this machine"),
+                Some("teammates get the built-in: rename the file, or commit it and extend it by path".into()),
+            )
+        })
+        .collect()
 }

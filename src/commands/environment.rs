@@ -1,11 +1,13 @@
 //! The environment's lifecycle: build, up, stop, down, status, logs.
 
-use super::session::{Session, ensure_image, our_container, prepare_start, run_shell};
+use super::session::{
+    Session, ensure_image, ensure_volumes, our_container, prepare_start, run_shell,
+};
 use crate::cli::BuildFlags;
 use crate::engine::{BuildOutput, Engine, Output};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use crate::plan::container::STOP_TIMEOUT_SECS;
+use crate::plan::container::{STOP_TIMEOUT_SECS, volume_name};
 use crate::plan::labels;
 use crate::profile::MountSpec;
 use std::io::IsTerminal;
@@ -74,6 +76,7 @@ async fn ensure_running(s: &Session, engine: &Engine, plan: &Plan, recreate: boo
 
 async fn create_and_start(s: &Session, engine: &Engine, plan: &Plan) -> Result<()> {
     prepare_start(s, plan)?;
+    ensure_volumes(engine, plan).await?;
     let name = &plan.container.name;
     if engine.create_container(&plan.container).await? {
         engine.start_container(name).await?;
@@ -119,7 +122,7 @@ pub async fn up(
         ));
         return Ok(0);
     }
-    run_shell(&engine, &plan.exec).await
+    run_shell(&engine, &s.exec_plan(&profile)).await
 }
 
 pub async fn stop(s: &Session, reference: Option<&str>) -> Result<i32> {
@@ -153,26 +156,50 @@ pub async fn down(s: &Session, reference: Option<&str>, volumes: bool) -> Result
         }
         None => s.ui.info(Error::no_environment(&profile.name).to_string()),
     }
-    let named: Vec<&str> = profile
-        .mounts
-        .iter()
-        .filter_map(|m| match m {
-            MountSpec::Volume { source, .. } => Some(source.as_str()),
-            _ => None,
-        })
-        .collect();
-    if volumes {
-        for v in &named {
-            engine.remove_volume(v).await?;
-            s.ui.success(format!("removed volume {v}"));
+    remove_or_keep_volumes(s, &engine, &profile, &name, volumes).await?;
+    Ok(0)
+}
+
+/// `down`'s volumes: with `--volumes`, remove this environment's own volumes that robodev
+/// created (labelled with its container); never a shared one, never one robodev did not make.
+/// Without it, say which existing volumes were kept.
+async fn remove_or_keep_volumes(
+    s: &Session,
+    engine: &Engine,
+    profile: &crate::profile::Profile,
+    container: &str,
+    remove: bool,
+) -> Result<()> {
+    let mut kept = Vec::new();
+    for m in &profile.mounts {
+        let MountSpec::Volume { source, shared, .. } = m else {
+            continue;
+        };
+        let name = volume_name(container, source, *shared);
+        let Some(labels) = engine.volume_labels(&name).await? else {
+            continue;
+        };
+        let ours = labels.get(labels::CONTAINER).map(String::as_str) == Some(container);
+        if remove && ours {
+            engine.remove_volume(&name).await?;
+            s.ui.success(format!("removed volume {name}"));
+        } else if remove && *shared {
+            s.ui.info(format!(
+                "kept volume {name}: it is shared by every environment (`docker volume rm {name}` removes it)"
+            ));
+        } else if remove {
+            s.ui.info(format!("kept volume {name}: robodev did not create it"));
+        } else {
+            kept.push(name);
         }
-    } else if !named.is_empty() {
+    }
+    if !kept.is_empty() {
         s.ui.info(format!(
-            "kept volumes {} (`robodev down --volumes` removes them)",
-            named.join(", ")
+            "kept volumes {} (`robodev down --volumes` removes this environment's own)",
+            kept.join(", ")
         ));
     }
-    Ok(0)
+    Ok(())
 }
 
 #[derive(serde::Serialize)]

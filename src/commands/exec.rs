@@ -1,29 +1,67 @@
 //! Running processes in an environment: `shell`, `exec` (the long-lived container) and `run`
 //! (a throw-away one).
 
-use super::session::{Session, ensure_image, our_container, prepare_start, run_shell, terminal};
+use super::session::{
+    Session, ensure_image, ensure_volumes, our_container, prepare_start, run_shell, terminal,
+};
 use crate::cli::BuildFlags;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::plan::exec::ExecPlan;
+use crate::plan::labels;
 use crate::profile::Profile;
 
-/// The container, started if it was stopped; an error when there is none.
+/// The container, started if it was stopped; an error when there is none. Returns what to
+/// tell the user when the container was made from an older profile.
 async fn require_running(
     s: &Session,
     engine: &Engine,
     profile: &Profile,
     exec: &ExecPlan,
-) -> Result<()> {
-    match our_container(engine, &exec.container).await? {
-        Some(state) if state.running => Ok(()),
-        Some(_) => {
-            let plan = s.plan(profile, Some(engine)).await?;
-            plan.container.require_host()?;
-            prepare_start(s, &plan)?;
-            engine.start_container(&exec.container).await
-        }
-        None => Err(Error::no_environment(&profile.name)),
+) -> Result<Option<String>> {
+    let Some(state) = our_container(engine, &exec.container).await? else {
+        return Err(Error::no_environment(&profile.name));
+    };
+    let plan = s.plan_quiet(profile, Some(engine)).await.ok();
+    let stale = plan.as_ref().and_then(|plan| {
+        let wanted = plan.container.labels.get(labels::CONFIG);
+        (state.labels.get(labels::CONFIG) != wanted).then(|| {
+            format!(
+                "the {} environment was made from an older profile; `robodev up --recreate` \
+                 applies the change (the workspace is kept)",
+                profile.name
+            )
+        })
+    });
+    if let Some(hint) = &stale {
+        s.ui.warn(hint);
+    }
+    if !state.running {
+        let plan = match plan {
+            Some(plan) => plan,
+            None => s.plan(profile, Some(engine)).await?,
+        };
+        plan.container.require_host()?;
+        prepare_start(s, &plan)?;
+        engine.start_container(&exec.container).await?;
+    }
+    Ok(stale)
+}
+
+/// An engine error of an exec in a stale environment says how to recreate it.
+fn with_stale_hint(result: Result<i32>, stale: Option<String>) -> Result<i32> {
+    match (result, stale) {
+        (
+            Err(Error::Engine {
+                action, message, ..
+            }),
+            Some(hint),
+        ) => Err(Error::Engine {
+            action,
+            message,
+            help: Some(hint),
+        }),
+        (result, _) => result,
     }
 }
 
@@ -31,18 +69,19 @@ pub async fn shell(s: &Session, reference: Option<&str>) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
     let exec = s.exec_plan(&profile);
-    require_running(s, &engine, &profile, &exec).await?;
-    run_shell(&engine, &exec).await
+    let stale = require_running(s, &engine, &profile, &exec).await?;
+    with_stale_hint(run_shell(&engine, &exec).await, stale)
 }
 
 pub async fn exec(s: &Session, reference: Option<&str>, cmd: Vec<String>) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
     let exec = s.exec_plan(&profile);
-    require_running(s, &engine, &profile, &exec).await?;
-    engine
+    let stale = require_running(s, &engine, &profile, &exec).await?;
+    let result = engine
         .exec(&exec.container, &exec.command(cmd, &terminal()))
-        .await
+        .await;
+    with_stale_hint(result, stale)
 }
 
 pub async fn run(
@@ -71,6 +110,7 @@ pub async fn run(
     })?;
     ensure_image(s, &engine, &plan, flags).await?;
     prepare_start(s, &plan)?;
+    ensure_volumes(&engine, &plan).await?;
     let term = terminal();
     engine
         .run(

@@ -5,6 +5,7 @@ use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::facts::HostFacts;
 use crate::facts::devices::offered_devices;
+use crate::facts::workspace::colcon_packages;
 use crate::files::write_atomic;
 use crate::plan::hardware::gpu;
 use crate::profile::distro::{self, Distro};
@@ -26,26 +27,6 @@ pub struct InitAnswers {
     pub apt: Vec<String>,
     /// Mount point of a detected colcon workspace.
     pub workspace_mount: Option<String>,
-}
-
-/// A directory is a colcon workspace when it has `src/*/package.xml` (or deeper, one level).
-pub fn colcon_packages(root: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(root.join("src")) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            let p = e.path();
-            p.join("package.xml").is_file()
-                || std::fs::read_dir(&p)
-                    .map(|sub| {
-                        sub.flatten()
-                            .any(|s| s.path().join("package.xml").is_file())
-                    })
-                    .unwrap_or(false)
-        })
-        .count()
 }
 
 /// The GPU this machine seems to have, from the same host facts planning uses.
@@ -210,6 +191,42 @@ fn wizard(mut a: InitAnswers) -> Result<InitAnswers> {
     Ok(a)
 }
 
+/// An error in what `init` is about to write comes from an answer, not from a file: name the
+/// flag (or the question) that gave it.
+fn answer_error(e: Error, from_flags: bool) -> Error {
+    let Error::Profile {
+        field,
+        message,
+        help,
+        ..
+    } = e
+    else {
+        return e;
+    };
+    let top = field.split(['.', '[']).next().unwrap_or("");
+    let flag = match top {
+        "devices" => "--device",
+        "apt" => "--apt",
+        "hotplug" => "--hotplug",
+        "gpu" => "--gpu",
+        "ros" => "--variant",
+        "extends" => "--distro",
+        "name" => "--name",
+        other => other,
+    };
+    let source = if from_flags {
+        flag.to_string()
+    } else {
+        format!("the answer for {flag}")
+    };
+    Error::Usage {
+        message: format!("{source}: {message}"),
+        help: Some(
+            help.unwrap_or_else(|| "nothing was written; correct it and run init again".into()),
+        ),
+    }
+}
+
 fn prompt_error(e: dialoguer::Error) -> Error {
     match e {
         dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
@@ -229,7 +246,7 @@ pub fn init(s: &Session, args: InitArgs) -> Result<i32> {
         ));
     }
     let mut answers = from_flags(&args, &root);
-    let packages = colcon_packages(&root);
+    let packages = colcon_packages(&root).len();
     if packages > 0 {
         let mount = format!("/workspaces/{}", answers.name);
         s.ui.info(format!(
@@ -254,7 +271,8 @@ pub fn init(s: &Session, args: InitArgs) -> Result<i32> {
     let text = render_profile(&answers);
     // Validate what we are about to write exactly as `up` would read it: a bad flag is an error
     // now, with its field, and no file is written.
-    let profile = crate::profile::validate_text(&s.search, &path, &text, &distro::today())?;
+    let profile = crate::profile::validate_text(&s.search, &path, &text, &distro::today())
+        .map_err(|e| answer_error(e, args.yes))?;
     s.show(&profile.warnings);
     write_atomic(&path, &text)?;
     s.ui.success(format!(

@@ -8,11 +8,12 @@ mod environment;
 mod exec;
 mod init;
 mod listing;
+mod man;
 mod profiles;
 mod session;
 
 use crate::cli::{Cli, Command, ProfileCommand};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use clap::CommandFactory;
 use session::Session;
 
@@ -76,11 +77,7 @@ pub async fn execute(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut out)
-                .map_err(|e| Error::io("cannot render the man page", e))?;
-            crate::ui::print_out(&String::from_utf8_lossy(&out));
+            crate::ui::print_out(&man::page()?);
             Ok(0)
         }
     }

@@ -73,9 +73,16 @@ impl Session {
     /// commands that create a container refuse them (`require_host`), so `build`, `generate`
     /// and `devcontainer` work on a CI runner or over ssh.
     pub async fn plan(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
+        let plan = self.plan_quiet(profile, engine).await?;
+        self.show(&plan.container.notices);
+        Ok(plan)
+    }
+
+    /// The same plan, without printing its notices (to compare, or for `doctor`).
+    pub async fn plan_quiet(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
         let host = HostFacts::probe(&profile.device_paths());
         let facts = self.engine_facts(profile, engine).await?;
-        let plan = plan::make(PlanInputs {
+        let mut plan = plan::make(PlanInputs {
             profile,
             host: &host,
             engine: &facts,
@@ -85,15 +92,21 @@ impl Session {
         let missing = plan
             .container
             .missing_bind_sources(|p| std::path::Path::new(p).exists());
-        let mut plan = plan;
         plan.container.problems.extend(missing);
-        self.show(&plan.container.notices);
         Ok(plan)
     }
 
     /// How to run processes in the profile's container; needs no host probing.
     pub fn exec_plan(&self, profile: &Profile) -> ExecPlan {
-        ExecPlan::new(profile, &self.workspace, &HostFacts::current_user())
+        let cwd = std::env::current_dir()
+            .ok()
+            .and_then(|d| std::fs::canonicalize(d).ok());
+        ExecPlan::new(
+            profile,
+            &self.workspace,
+            &HostFacts::current_user(),
+            cwd.as_deref(),
+        )
     }
 
     pub fn show(&self, notices: &[Notice]) {
@@ -109,13 +122,20 @@ impl Session {
 
 /// This process's terminal, as the exec plan needs it.
 pub fn terminal() -> Terminal {
+    let stdin_tty = std::io::stdin().is_terminal();
+    let stdout_tty = std::io::stdout().is_terminal();
+    let mut env: Vec<String> = ["TERM", "COLORTERM", "LANG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
+        .collect();
+    // A TTY without TERM (started from a service, an IDE task): `clear` and `less` need one.
+    if stdin_tty && stdout_tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm-256color".into());
+    }
     Terminal {
-        stdin_tty: std::io::stdin().is_terminal(),
-        stdout_tty: std::io::stdout().is_terminal(),
-        env: ["TERM", "COLORTERM", "LANG"]
-            .iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
-            .collect(),
+        stdin_tty,
+        stdout_tty,
+        env,
     }
 }
 
@@ -148,6 +168,14 @@ pub async fn our_container(engine: &Engine, name: &str) -> Result<Option<Contain
         Some(state) if !state.is_managed() => Err(Error::foreign_container(name)),
         other => Ok(other),
     }
+}
+
+/// Create the plan's named volumes (labelled as robodev's) before its container.
+pub async fn ensure_volumes(engine: &Engine, plan: &Plan) -> Result<()> {
+    for volume in &plan.container.volumes {
+        engine.ensure_volume(volume).await?;
+    }
+    Ok(())
 }
 
 /// Write what the container needs on the host before it starts (the X11 cookie its bind

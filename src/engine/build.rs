@@ -23,6 +23,8 @@ pub trait BuildWatcher {
     fn step(&mut self, count: &str, instruction: &str);
     /// A line of the build's output.
     fn line(&mut self, line: &str);
+    /// Called every few seconds while the build runs, output or not.
+    fn tick(&mut self) {}
     /// The build ended (successfully or not).
     fn finish(&mut self);
 }
@@ -87,7 +89,17 @@ impl Engine {
 
         let mut step = String::from("(before the first step)");
         let mut tail: VecDeque<String> = VecDeque::new();
-        while let Some(item) = stream.next().await {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            let item = tokio::select! {
+                item = stream.next() => item,
+                _ = ticks.tick() => {
+                    watcher.tick();
+                    continue;
+                }
+            };
+            let Some(item) = item else { break };
             let info = match item {
                 Ok(info) => info,
                 Err(bollard::errors::Error::DockerStreamError { error }) => {
@@ -134,11 +146,7 @@ fn build_failure(plan: &ImagePlan, step: &str, message: String, tail: VecDeque<S
             message: format!(
                 "the base image {base} is not available locally and could not be pulled: {message}"
             ),
-            help: Some(format!(
-                "pull it while online (`docker pull {base}`), or set `base_image:` to an image you \
-                 have (`docker image ls`); for the debian profile: \
-                 `mmdebstrap --variant=apt bookworm - | docker import - debian:bookworm`"
-            )),
+            help: Some(base_image_help(&base)),
         };
     }
     Error::Build {
@@ -147,4 +155,19 @@ fn build_failure(plan: &ImagePlan, step: &str, message: String, tail: VecDeque<S
         message: message.trim().to_string(),
         log_tail: tail.into_iter().collect(),
     }
+}
+
+/// What to do about a base image the engine does not have.
+pub fn base_image_help(base: &str) -> String {
+    let mut help = format!(
+        "pull it while online (`docker pull {base}`), or set `base_image:` to an image you have \
+         (`docker image ls`)"
+    );
+    // The debian profile's base is made locally, not pulled.
+    if base == "debian:bookworm" {
+        help.push_str(
+            "; without a registry: `mmdebstrap --variant=apt bookworm - | docker import - debian:bookworm`",
+        );
+    }
+    help
 }

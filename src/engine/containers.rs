@@ -4,7 +4,7 @@ use super::connection::Engine;
 use super::errors::{api_error, is_not_found};
 use super::stdio::{self, Attached, PumpEnd};
 use crate::error::{Error, Result};
-use crate::plan::container::{ContainerPlan, MountKind};
+use crate::plan::container::{ContainerPlan, MountKind, VolumePlan};
 use crate::plan::exec::ExecSpec;
 use crate::plan::labels;
 use bollard::models::{
@@ -205,6 +205,32 @@ impl Engine {
             .remove_container(name, Some(options))
             .await
             .map_err(|e| api_error(&format!("remove container {name}"), e))
+    }
+
+    /// Create the planned volume with its labels, unless it exists.
+    pub async fn ensure_volume(&self, volume: &VolumePlan) -> Result<()> {
+        if self.volume_labels(&volume.name).await?.is_some() {
+            return Ok(());
+        }
+        let options = bollard::models::VolumeCreateRequest {
+            name: Some(volume.name.clone()),
+            labels: Some(volume.labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(options)
+            .await
+            .map(|_| ())
+            .map_err(|e| api_error(&format!("create volume {}", volume.name), e))
+    }
+
+    /// A volume's labels, or `None` when there is no such volume.
+    pub async fn volume_labels(&self, name: &str) -> Result<Option<HashMap<String, String>>> {
+        match self.docker.inspect_volume(name).await {
+            Ok(v) => Ok(Some(v.labels)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(api_error(&format!("inspect volume {name}"), e)),
+        }
     }
 
     pub async fn remove_volume(&self, name: &str) -> Result<()> {

@@ -8,6 +8,6 @@ mod containers;
 mod errors;
 mod stdio;
 
-pub use build::{BuildOptions, BuildOutput, BuildWatcher};
+pub use build::{BuildOptions, BuildOutput, BuildWatcher, base_image_help};
 pub use connection::Engine;
 pub use containers::{ContainerState, ManagedContainer, Output};

@@ -1,7 +1,9 @@
 //! Facts about the host that planning needs: the user, its groups, the device majors in use,
 //! the display and sound sockets, the devices a profile asks for. Gathered once, here.
 
-use super::devices::{DeviceNode, list_dir, parse_proc_devices, resolve_device, similar_devices};
+use super::devices::{
+    DeviceNode, list_dir, offered_devices, parse_proc_devices, resolve_device, similar_devices,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -142,7 +144,16 @@ impl HostFacts {
         let device_alternatives = devices
             .iter()
             .filter(|(_, node)| node.is_none())
-            .map(|(path, _)| (path.clone(), similar_devices(path)))
+            .map(|(path, _)| {
+                let similar = similar_devices(path);
+                // Nothing of the same family: what serial and video devices are there at all.
+                let found = if similar.is_empty() {
+                    offered_devices()
+                } else {
+                    similar
+                };
+                (path.clone(), found)
+            })
             .collect();
         let cdi_nvidia = ["/etc/cdi", "/var/run/cdi"]
             .iter()

@@ -66,3 +66,50 @@ impl Workspace {
             .unwrap_or_else(|| format!("/workspaces/{}", self.dir_name()))
     }
 }
+
+/// Files that make a directory a package for colcon (ROS, Python, CMake).
+const PACKAGE_FILES: &[&str] = &[
+    "package.xml",
+    "setup.py",
+    "setup.cfg",
+    "pyproject.toml",
+    "CMakeLists.txt",
+];
+/// Files that make colcon (or catkin, ament) skip a directory.
+const IGNORE_FILES: &[&str] = &["COLCON_IGNORE", "CATKIN_IGNORE", "AMENT_IGNORE"];
+
+/// The package directories of a workspace as colcon finds them: under `src/` (or the root when
+/// there is none), a directory holding a package file is a package and is not descended into;
+/// directories with an ignore marker, hidden ones and symlinked ones are skipped.
+pub fn colcon_packages(root: &Path) -> Vec<PathBuf> {
+    let src = root.join("src");
+    let start = if src.is_dir() {
+        src
+    } else {
+        root.to_path_buf()
+    };
+    let mut found = Vec::new();
+    crawl(&start, 0, &mut found);
+    found.sort();
+    found
+}
+
+fn crawl(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+    // A bound against pathological trees; real workspaces are a few levels deep.
+    if depth > 16 || IGNORE_FILES.iter().any(|f| dir.join(f).exists()) {
+        return;
+    }
+    if depth > 0 && PACKAGE_FILES.iter().any(|f| dir.join(f).is_file()) {
+        found.push(dir.to_path_buf());
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if !hidden && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            crawl(&entry.path(), depth + 1, found);
+        }
+    }
+}

@@ -56,6 +56,23 @@ pub struct GpuRequest {
     pub capabilities: Vec<Vec<String>>,
 }
 
+/// A named volume robodev creates (labelled, so `down --volumes` removes only its own).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VolumePlan {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The engine's name for a profile's volume: one per environment (prefixed with the
+/// container's name), or the name as written when it is `shared`.
+pub fn volume_name(container: &str, source: &str, shared: bool) -> String {
+    if shared {
+        source.to_string()
+    } else {
+        format!("{container}-{source}")
+    }
+}
+
 /// A file robodev writes on the host before every start (the X11 cookie).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct X11Cookie {
@@ -93,6 +110,9 @@ pub struct ContainerPlan {
     pub security_opt: Vec<String>,
     pub gpu_requests: Vec<GpuRequest>,
     pub runtime: Option<String>,
+    /// The named volumes to create before the container.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumePlan>,
     pub x11_cookie: Option<X11Cookie>,
     /// What robodev decided and why (`gpu: auto → none`), and what will not work as asked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -246,6 +266,7 @@ pub fn base(
         security_opt: vec!["seccomp=unconfined".to_string()],
         gpu_requests: Vec::new(),
         runtime: None,
+        volumes: Vec::new(),
         x11_cookie: None,
         notices: Vec::new(),
         problems: Vec::new(),
@@ -270,7 +291,28 @@ pub fn base(
                 source,
                 target,
                 readonly,
-            } => plan.push_mount(MountKind::Volume, source.clone(), target.clone(), *readonly),
+                shared,
+            } => {
+                let name = volume_name(&plan.name, source, *shared);
+                let mut volume_labels = BTreeMap::from([
+                    (labels::MANAGED.to_string(), "true".to_string()),
+                    (labels::PROFILE.to_string(), profile.name.clone()),
+                ]);
+                if *shared {
+                    volume_labels.insert(labels::SHARED.to_string(), "true".to_string());
+                } else {
+                    volume_labels.insert(labels::CONTAINER.to_string(), plan.name.clone());
+                    volume_labels.insert(
+                        labels::WORKSPACE.to_string(),
+                        workspace.root.display().to_string(),
+                    );
+                }
+                plan.volumes.push(VolumePlan {
+                    name: name.clone(),
+                    labels: volume_labels,
+                });
+                plan.push_mount(MountKind::Volume, name, target.clone(), *readonly)
+            }
             MountSpec::Tmpfs { target } => {
                 plan.push_mount(MountKind::Tmpfs, "", target.clone(), false)
             }

@@ -6,6 +6,7 @@ use super::user::ContainerUser;
 use crate::facts::{HostUser, Workspace};
 use crate::profile::Profile;
 use serde::Serialize;
+use std::path::Path;
 
 /// Where the image keeps the script that sources the ROS setup, then `exec`s its arguments.
 /// The Dockerfile template copies it there under this name.
@@ -54,11 +55,30 @@ pub struct ExecSpec {
 }
 
 impl ExecPlan {
-    pub fn new(profile: &Profile, workspace: &Workspace, host_user: &HostUser) -> ExecPlan {
+    /// `cwd`: where robodev runs; inside the workspace, the process starts in the same
+    /// subdirectory of the mount (`cd src/pkg && robodev exec -- ls` lists `src/pkg`).
+    pub fn new(
+        profile: &Profile,
+        workspace: &Workspace,
+        host_user: &HostUser,
+        cwd: Option<&Path>,
+    ) -> ExecPlan {
+        let mount = workspace.mount_point(profile);
+        let relative = cwd.and_then(|cwd| cwd.strip_prefix(workspace.host_path(profile)).ok());
+        let working_dir = match relative {
+            Some(rel) if !rel.as_os_str().is_empty() => {
+                let parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                format!("{}/{}", mount.trim_end_matches('/'), parts.join("/"))
+            }
+            _ => mount,
+        };
         ExecPlan {
             container: workspace.container_name(&profile.name),
             user: ContainerUser::for_profile(profile, host_user),
-            working_dir: workspace.mount_point(profile),
+            working_dir,
             shell: profile.shell.path().to_string(),
         }
     }

@@ -6,7 +6,7 @@ use super::labels;
 use super::render::Renderer;
 use super::user::ContainerUser;
 use crate::error::Result;
-use crate::profile::{Profile, Shell};
+use crate::profile::{MountSpec, Profile, Shell};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -61,9 +61,11 @@ fn rc_lines(profile: &Profile, ext: &str) -> Vec<String> {
             "if [ -f {dir}/setup.{ext} ]; then . {dir}/setup.{ext}; fi"
         ));
     }
+    // colcon's install/, or catkin's devel/ (ROS 1 workspaces built with catkin_make).
     lines.push(format!(
-        "if [ -n \"${{ROBODEV_WORKSPACE:-}}\" ] && [ -f \"$ROBODEV_WORKSPACE/install/setup.{ext}\" ]; then \
-         . \"$ROBODEV_WORKSPACE/install/setup.{ext}\"; fi"
+        "if [ -n \"${{ROBODEV_WORKSPACE:-}}\" ]; then \
+         if [ -f \"$ROBODEV_WORKSPACE/install/setup.{ext}\" ]; then . \"$ROBODEV_WORKSPACE/install/setup.{ext}\"; \
+         elif [ -f \"$ROBODEV_WORKSPACE/devel/setup.{ext}\" ]; then . \"$ROBODEV_WORKSPACE/devel/setup.{ext}\"; fi; fi"
     ));
     lines
 }
@@ -96,6 +98,7 @@ pub fn plan_image(
         "zshrc_lines": if profile.shell == Shell::Zsh { rc_lines(profile, "zsh") } else { Vec::new() },
         "env": env,
         "entrypoint": ENTRYPOINT,
+        "volume_targets": volume_targets(profile),
     });
     let dockerfile = renderer.render("Dockerfile.j2", &context_vars)?;
     let mut context = BTreeMap::new();
@@ -141,6 +144,19 @@ pub fn plan_image(
         tag,
         labels,
     })
+}
+
+/// Where named volumes are mounted: the image makes these directories and gives them to the
+/// user, because a new volume starts as a copy of its mount point (root-owned otherwise).
+fn volume_targets(profile: &Profile) -> Vec<&str> {
+    profile
+        .mounts
+        .iter()
+        .filter_map(|m| match m {
+            MountSpec::Volume { target, .. } => Some(target.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Length-prefixed fields, so no two different inputs can produce the same byte stream.

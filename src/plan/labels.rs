@@ -11,6 +11,10 @@ pub const PROFILE: &str = "robodev.profile";
 /// A digest of the container plan: `up` compares it to tell a changed profile.
 pub const CONFIG: &str = "robodev.config";
 pub const IMAGE: &str = "robodev.image";
+/// On volumes robodev creates: the container they belong to (absent on shared volumes).
+pub const CONTAINER: &str = "robodev.container";
+/// On shared volumes robodev creates.
+pub const SHARED: &str = "robodev.shared";
 /// On images: the full content hash their tag abbreviates.
 pub const HASH: &str = "robodev.hash";
 pub const VERSION: &str = "robodev.version";

@@ -118,7 +118,7 @@ pub fn make(inputs: PlanInputs<'_>) -> Result<Plan> {
     container.labels.insert(labels::CONFIG.to_string(), hash);
     Ok(Plan {
         profile: profile.clone(),
-        exec: ExecPlan::new(profile, workspace, &host.user),
+        exec: ExecPlan::new(profile, workspace, &host.user, None),
         user,
         gpu,
         image,

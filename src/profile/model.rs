@@ -102,11 +102,14 @@ pub enum MountSpec {
         target: String,
         readonly: bool,
     },
-    /// A named volume, kept by `down` unless `--volumes`.
+    /// A named volume, kept by `down` unless `--volumes`. One per environment (the name is
+    /// prefixed with the container's) unless `shared`.
     Volume {
         source: String,
         target: String,
         readonly: bool,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        shared: bool,
     },
     Tmpfs {
         target: String,
@@ -157,6 +160,10 @@ pub struct Profile {
     /// Things worth telling the user that are not errors (end of life, privileged).
     #[serde(skip)]
     pub warnings: Vec<Notice>,
+    /// Files of this user that an `extends: NAME` reached instead of the built-in `NAME`:
+    /// teammates without them get the built-in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shadows_builtin: Vec<String>,
 }
 
 impl Profile {

@@ -110,6 +110,9 @@ pub struct RawMount {
     pub readonly: bool,
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
+    /// A volume shared by every environment on the engine (default: one per environment).
+    #[serde(default)]
+    pub shared: bool,
 }
 
 /// Accept a plain string or a map for list entries that have a short form.
@@ -165,6 +168,7 @@ impl<'de> Deserialize<'de> for RawMount {
             target: long.target,
             readonly: long.readonly,
             kind: long.kind,
+            shared: long.shared,
         })
     }
 }
@@ -191,6 +195,7 @@ fn parse_short_mount(s: &str) -> Result<MountLong, String> {
         target: target.to_string(),
         readonly,
         kind: None,
+        shared: false,
     })
 }
 
@@ -204,6 +209,8 @@ struct MountLong {
     readonly: bool,
     #[serde(rename = "type", default)]
     kind: Option<String>,
+    #[serde(default)]
+    shared: bool,
 }
 
 impl RawProfile {

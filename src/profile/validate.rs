@@ -7,6 +7,7 @@ use super::file::Origin;
 use super::grammar;
 use super::model::{DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile, Shell, UserMode};
 use super::raw::{RawMount, RawProfile};
+use super::search::BUILTIN;
 use super::sourced::Sourced;
 use crate::error::{Error, Result, SourcePos};
 use crate::notice::Notice;
@@ -43,6 +44,13 @@ impl Profile {
             ));
         }
         let flag = |f: &Option<Sourced<bool>>| f.as_ref().is_some_and(|v| v.value);
+        let shadows_builtin = shadowed_builtins(&loaded.chain);
+        for path in &shadows_builtin {
+            warnings.push(Notice::warning(format!(
+                "{path} is used for an `extends:` instead of the built-in profile of that name; \
+                 teammates without this file get the built-in one"
+            )));
+        }
 
         Ok(Profile {
             name: loaded.name.clone(),
@@ -75,8 +83,27 @@ impl Profile {
             git_config: flag(&raw.git_config),
             templates: templates(raw)?,
             warnings,
+            shadows_builtin,
         })
     }
+}
+
+/// Parent files (reached by `extends:`) named like a built-in profile.
+fn shadowed_builtins(chain: &[Origin]) -> Vec<String> {
+    chain
+        .iter()
+        .skip(1)
+        .filter_map(|origin| match origin {
+            Origin::File(path) => {
+                let stem = path.file_stem()?.to_string_lossy();
+                BUILTIN
+                    .iter()
+                    .any(|(name, _)| *name == stem)
+                    .then(|| path.display().to_string())
+            }
+            Origin::Builtin(_) => None,
+        })
+        .collect()
 }
 
 fn bad<T>(v: &Sourced<T>, field: impl Into<String>, message: impl Into<String>) -> Error {
@@ -292,6 +319,13 @@ fn mount(m: &Sourced<RawMount>, i: usize) -> Result<MountSpec> {
     let source = m.value.source.clone();
     let target = m.value.target.clone();
     let readonly = m.value.readonly;
+    if m.value.shared && kind != "volume" {
+        return Err(bad(
+            m,
+            field("shared"),
+            "only a volume (`type: volume`) can be shared",
+        ));
+    }
     match kind {
         "bind" => {
             let source =
@@ -316,6 +350,7 @@ fn mount(m: &Sourced<RawMount>, i: usize) -> Result<MountSpec> {
                 source,
                 target,
                 readonly,
+                shared: m.value.shared,
             })
         }
         "tmpfs" => Ok(MountSpec::Tmpfs { target }),

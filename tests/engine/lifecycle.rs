@@ -290,28 +290,22 @@ fn ls_logs_clean_and_down_volumes() {
     assert!(!dry.contains(new["image"].as_str().unwrap()), "{dry}");
 
     ws.ok(&["exec", "--", "sh", "-c", "echo cached > /cache/file"]);
+    // The volume is this environment's own: its name starts with the container's.
+    let volume = format!("{name}-robodev-e2e-cache");
     let out = ws.run(&["down"]);
     assert!(
-        stderr(&out).contains("kept volumes robodev-e2e-cache"),
+        stderr(&out).contains(&format!("kept volumes {volume}")),
         "{}",
         stderr(&out)
     );
-    assert!(
-        docker(&["volume", "inspect", "robodev-e2e-cache"])
-            .status
-            .success()
-    );
+    assert!(docker(&["volume", "inspect", &volume]).status.success());
     ws.ok(&["up", "-d"]);
     assert_eq!(
         ws.ok(&["exec", "--", "cat", "/cache/file"]).trim(),
         "cached"
     );
     ws.ok(&["down", "--volumes"]);
-    assert!(
-        !docker(&["volume", "inspect", "robodev-e2e-cache"])
-            .status
-            .success()
-    );
+    assert!(!docker(&["volume", "inspect", &volume]).status.success());
     let _ = docker(&["rmi", &old_tag]);
 }
 

@@ -193,3 +193,173 @@ fn hand_written_files_are_never_replaced_without_force() {
         .assert()
         .success();
 }
+
+/// Item 16: `init` counted only directories with a package.xml one or two levels down.
+#[test]
+fn init_counts_packages_as_colcon_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        "src/cpp_pkg/package.xml",
+        "src/cpp_pkg/CMakeLists.txt",
+        "src/group/py_pkg/setup.py",
+        "src/group/deeper/still/pure_cmake/CMakeLists.txt",
+        "src/ignored/COLCON_IGNORE",
+        "src/ignored/pkg/package.xml",
+        "src/cpp_pkg/nested_is_not_a_package/package.xml",
+    ];
+    for f in files {
+        let path = dir.path().join(f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "").unwrap();
+    }
+    let found = robodev::facts::workspace::colcon_packages(dir.path());
+    let names: Vec<String> = found
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["cpp_pkg", "pure_cmake", "py_pkg"], "{found:?}");
+    robodev(dir.path())
+        .args(["init", "--distro", "debian", "--yes"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "colcon workspace with 3 package(s)",
+        ));
+}
+
+/// Item 16: a bad flag's error pointed at robodev.yaml:LINE, a file that was never written.
+#[test]
+fn a_bad_init_flag_names_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    robodev(dir.path())
+        .args(["init", "--distro", "debian", "--device", "ttyUSB0", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--device: `ttyUSB0` is not an absolute path")
+                .and(predicate::str::contains("robodev.yaml:").not()),
+        );
+    assert!(!dir.path().join("robodev.yaml").exists());
+}
+
+/// Item 16: `exec ls` without `--` said only that CMD was missing.
+#[test]
+fn exec_without_the_separator_gets_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    robodev(dir.path())
+        .args(["exec", "ls"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "hint: put the command after `--`: robodev exec -- ls",
+        ));
+}
+
+/// Item 16: the man page cited robodev-up(1) pages that do not exist, and had no ENVIRONMENT or
+/// EXIT STATUS; `--json` had no help.
+#[test]
+fn the_man_page_is_whole_and_json_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = robodev(dir.path())
+        .arg("man")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let page = String::from_utf8(out).unwrap();
+    assert!(
+        !page.contains("(1)"),
+        "no references to pages that do not exist"
+    );
+    for section in [
+        ".SH COMMANDS",
+        ".SH ENVIRONMENT",
+        ".SH \"EXIT STATUS\"",
+        "DOCKER_HOST",
+    ] {
+        assert!(page.contains(section), "{section} missing");
+    }
+    assert!(
+        page.contains("robodev exec [PROFILE] \\-\\- <CMD>"),
+        "{page}"
+    );
+    robodev(dir.path())
+        .args(["ls", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"--json +Print JSON").unwrap());
+}
+
+/// Item 16: a user profile named `debian` silently changed every committed `extends: debian`.
+#[test]
+fn a_user_profile_shadowing_a_builtin_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".robodev-config/profiles")).unwrap();
+    std::fs::write(
+        dir.path().join(".robodev-config/profiles/debian.yaml"),
+        "version: 1\nextends: debian\napt: [htop]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("robodev.yaml"),
+        "version: 1\nname: bot\nextends: debian\n",
+    )
+    .unwrap();
+    robodev(dir.path())
+        .args(["profile", "show"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "is used for an `extends:` instead of the built-in profile",
+        ));
+    let out = robodev(dir.path())
+        .args(["doctor", "--json"])
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let checks: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "profile"
+                && c["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("replaces the built-in")),
+        "{checks:#}"
+    );
+}
+
+/// Item 16: `exec` and `shell` started at the workspace root from any subdirectory.
+#[test]
+fn exec_starts_in_the_matching_subdirectory() {
+    use robodev::plan::exec::ExecPlan;
+    let profile = builtin("humble");
+    let ws = workspace();
+    let user = laptop().user;
+    let at = |cwd: &str| {
+        ExecPlan::new(&profile, &ws, &user, Some(std::path::Path::new(cwd))).working_dir
+    };
+    assert_eq!(
+        at("/home/alice/robot_ws/src/my pkg"),
+        "/workspaces/robot_ws/src/my pkg"
+    );
+    assert_eq!(at("/home/alice/robot_ws"), "/workspaces/robot_ws");
+    assert_eq!(at("/somewhere/else"), "/workspaces/robot_ws");
+}
+
+/// Item 16: the ROS 1 entrypoint ignored catkin's devel/.
+#[test]
+fn catkin_devel_is_sourced_too() {
+    let p = plan(&builtin("noetic"));
+    let entrypoint = &p.image.context["robodev-entrypoint"];
+    assert!(
+        entrypoint.contains("$ROBODEV_WORKSPACE/devel/setup.bash"),
+        "{entrypoint}"
+    );
+    assert!(p.image.dockerfile.contains("devel/setup.bash"));
+}

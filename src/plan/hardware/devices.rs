@@ -22,7 +22,9 @@ fn node(ctx: &Context, index: usize, d: &DeviceSpec) -> Result<Option<DeviceNode
                 .cloned()
                 .unwrap_or_default();
             let mut fix = if alternatives.is_empty() {
-                "plug the device in (check `dmesg` for it), ".to_string()
+                "no serial or video device is present on this host: plug the device in (check \
+                 `dmesg` for it), "
+                    .to_string()
             } else {
                 format!("present instead: {}; ", alternatives.join(", "))
             };
