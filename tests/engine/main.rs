@@ -6,5 +6,6 @@ mod support;
 mod devcontainer_cli;
 mod hardware;
 mod lifecycle;
+mod new_user;
 mod terminal;
 mod wizard;
