@@ -155,21 +155,25 @@ impl Error {
     }
 
     /// The text shown to the user: the message, the log tail of a failed build, and the help.
+    /// Everything in it that came from a file or a program has its control characters escaped:
+    /// a profile key holding a newline cannot forge an `error:` line, nor a name retitle the
+    /// terminal.
     pub fn report(&self) -> String {
-        let mut out = format!("error: {self}");
+        use crate::text::plain;
+        let mut out = format!("error: {}", plain(&self.to_string()));
         if let Error::Build { log_tail, .. } = self
             && !log_tail.is_empty()
         {
             out.push_str("\n\nlast lines of the failing step:\n");
             for line in log_tail {
                 out.push_str("  | ");
-                out.push_str(line);
+                out.push_str(&plain(line));
                 out.push('\n');
             }
         }
         if let Some(help) = self.help() {
             out.push_str("\n  help: ");
-            out.push_str(help);
+            out.push_str(&plain(help));
         }
         out
     }

@@ -10,7 +10,7 @@
 //! - `commands/` one file per command family: resolve inputs → plan → engine
 //!
 //! Cross-cutting and flat: `cli` (arguments as typed), `error`, `notice`, `ui`, `files`,
-//! `paths`, `suggest`. `run` maps results to exit codes in one place.
+//! `paths`, `suggest`, `text`. `run` maps results to exit codes in one place.
 
 pub mod cli;
 pub mod commands;
@@ -23,6 +23,7 @@ pub mod paths;
 pub mod plan;
 pub mod profile;
 pub mod suggest;
+pub mod text;
 pub mod ui;
 
 use clap::Parser;

@@ -1,6 +1,7 @@
 //! Messages to the user: colour only on a terminal and never with NO_COLOR; -q and -v.
 
 use crate::error::Error;
+pub use crate::text::plain;
 use console::Style;
 use std::io::Write;
 
@@ -30,7 +31,7 @@ impl Ui {
 
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", msg.as_ref());
+            eprintln!("{}", lines(msg.as_ref()));
         }
     }
 
@@ -39,7 +40,7 @@ impl Ui {
             eprintln!(
                 "{} {}",
                 paint(self.color, Style::new().green(), "✓"),
-                msg.as_ref()
+                lines(msg.as_ref())
             );
         }
     }
@@ -48,7 +49,7 @@ impl Ui {
         eprintln!(
             "{} {}",
             paint(self.color, Style::new().yellow().bold(), "warning:"),
-            msg.as_ref()
+            lines(msg.as_ref())
         );
     }
 
@@ -58,7 +59,7 @@ impl Ui {
             eprintln!(
                 "{} {}",
                 paint(self.color, Style::new().dim(), "note:"),
-                msg.as_ref()
+                lines(msg.as_ref())
             );
         }
     }
@@ -70,6 +71,11 @@ impl Ui {
             paint(self.color, Style::new().red(), "✗")
         }
     }
+}
+
+/// Each line made safe to print (a message's own line breaks kept).
+fn lines(text: &str) -> String {
+    text.split('\n').map(plain).collect::<Vec<_>>().join("\n")
 }
 
 pub fn print_error(e: &Error) {
@@ -104,57 +110,4 @@ pub fn shown_path(path: &std::path::Path) -> String {
         .unwrap_or(path);
     let text = shown.display().to_string();
     text.strip_suffix("/.").unwrap_or(&text).to_string()
-}
-
-/// Text from a program's output or a user's file, safe to print: escape sequences (colours,
-/// cursor moves, terminal titles) removed, other control characters shown as `\u{..}`.
-pub fn plain(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => match chars.peek() {
-                // CSI: ESC [ parameters, ended by a letter.
-                Some('[') => {
-                    chars.next();
-                    for c in chars.by_ref() {
-                        if ('@'..='~').contains(&c) {
-                            break;
-                        }
-                    }
-                }
-                // OSC: ESC ] … ended by BEL or ESC \.
-                Some(']') => {
-                    chars.next();
-                    while let Some(c) = chars.next() {
-                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
-                            break;
-                        }
-                    }
-                }
-                _ => {
-                    chars.next();
-                }
-            },
-            '\t' => out.push(c),
-            '\r' => {}
-            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::plain;
-
-    #[test]
-    fn escape_sequences_are_removed() {
-        assert_eq!(plain("\u{1b}[1;31mred\u{1b}[0m"), "red");
-        assert_eq!(plain("a\u{1b}]0;title\u{7}b"), "ab");
-        assert_eq!(plain("a\u{1b}]0;title\u{1b}\\b"), "ab");
-        assert_eq!(plain("x\ny"), "x\\u{a}y");
-        assert_eq!(plain("50%\r"), "50%");
-    }
 }

@@ -17,6 +17,9 @@ pub struct LoadedProfile {
     pub chain: Vec<Origin>,
 }
 
+/// How many files an `extends:` chain may have: real ones have two or three.
+pub const MAX_CHAIN: usize = 64;
+
 impl ProfileSearch {
     /// Load a profile by reference (name or path), or the workspace's `robodev.yaml` when none.
     pub fn load(&self, reference: Option<&str>) -> Result<LoadedProfile> {
@@ -40,21 +43,53 @@ impl ProfileSearch {
         Ok(LoadedProfile { raw, name, chain })
     }
 
+    /// Read `file` and its parents, iteratively (a chain of thousands of files must not
+    /// overflow the stack), then merge them parent first.
     fn load_chain(&self, file: ProfileFile, chain: &mut Vec<Origin>) -> Result<RawProfile> {
-        let raw = parse(&file)?;
-        chain.push(file.origin.clone());
-        let Some(parent_ref) = raw.extends.clone() else {
-            return Ok(raw);
-        };
+        let mut raws = Vec::new();
+        let mut next = Some(file);
+        while let Some(file) = next.take() {
+            let raw = parse(&file)?;
+            chain.push(file.origin.clone());
+            if let Some(parent_ref) = raw.extends.clone() {
+                if chain.len() >= MAX_CHAIN {
+                    return Err(at(
+                        &parent_ref,
+                        "extends",
+                        format!("the `extends:` chain is longer than {MAX_CHAIN} profiles"),
+                        Some(
+                            "a profile extends a few others at most: look for a generated chain"
+                                .into(),
+                        ),
+                    ));
+                }
+                next = Some(self.parent_of(&file, &parent_ref, chain)?);
+            }
+            raws.push(raw);
+        }
+        let mut merged = raws.pop().unwrap_or_default();
+        while let Some(child) = raws.pop() {
+            merged = merged.merged_with(child);
+        }
+        Ok(merged)
+    }
+
+    /// The file `extends:` names, refusing a cycle.
+    fn parent_of(
+        &self,
+        file: &ProfileFile,
+        parent_ref: &crate::profile::sourced::Sourced<String>,
+        chain: &[Origin],
+    ) -> Result<ProfileFile> {
         let parent = if looks_like_path(&parent_ref.value) {
             let base = file.origin.dir().unwrap_or(&self.workspace_root);
             read_file(&resolve_against(base, &parent_ref.value))
-                .map_err(|e| at(&parent_ref, "extends", e.to_string(), None))?
+                .map_err(|e| at(parent_ref, "extends", e.to_string(), None))?
         } else {
             self.find_by_name(&parent_ref.value, Some(&file.origin))
                 .map_err(|e| {
                     at(
-                        &parent_ref,
+                        parent_ref,
                         "extends",
                         e.to_string(),
                         e.help().map(String::from),
@@ -77,7 +112,6 @@ impl ProfileSearch {
                 Some("remove one of the `extends:` lines".into()),
             ));
         }
-        let parent_raw = self.load_chain(parent, chain)?;
-        Ok(parent_raw.merged_with(raw))
+        Ok(parent)
     }
 }

@@ -49,15 +49,45 @@ pub struct ProfileFile {
     pub text: String,
 }
 
+/// Profiles are small; anything larger is not one (and is not parsed).
+pub const MAX_PROFILE_BYTES: u64 = 1 << 20;
+
+/// Read a profile file. Not a file, too large, or not UTF-8 text: bad input (exit 2), said as
+/// such. The origin is the canonical path, so `a/../a.yaml` and a symlinked directory are the
+/// same file to the `extends:` cycle check.
 pub fn read_file(path: &Path) -> Result<ProfileFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
-            Error::usage(format!("profile file {} does not exist", path.display()))
+            Error::usage(format!("profile file {shown} does not exist"))
         }
         _ => Error::io_path("read", path, e),
     })?;
+    if meta.is_dir() {
+        return Err(Error::usage_with_help(
+            format!("{shown} is a directory, not a profile file"),
+            "name a .yaml file, or a profile by name (`robodev profiles` lists them)",
+        ));
+    }
+    if meta.len() > MAX_PROFILE_BYTES {
+        return Err(Error::usage(format!(
+            "{shown} is {} bytes; a profile is at most {MAX_PROFILE_BYTES}",
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io_path("read", path, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::usage_with_help(
+            format!(
+                "{shown} is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+            "save the profile as UTF-8 (`iconv -f latin1 -t utf-8`, or your editor's encoding menu)",
+        )
+    })?;
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(ProfileFile {
-        origin: Origin::File(path.to_path_buf()),
+        origin: Origin::File(canonical),
         text,
     })
 }

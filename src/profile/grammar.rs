@@ -113,7 +113,18 @@ pub fn env_name(s: &str) -> Result<(), String> {
 }
 
 /// Environment values go into `ENV` lines and container configs: any text but control characters.
+/// The longest environment value: the engine refuses a Dockerfile line over 64 KiB, and the
+/// `ENV NAME="…"` line also holds the name and quoting.
+pub const MAX_ENV_VALUE_BYTES: usize = 60_000;
+
 pub fn env_value(s: &str) -> Result<(), String> {
+    if s.len() > MAX_ENV_VALUE_BYTES {
+        return Err(format!(
+            "the value is {} bytes; an environment value is at most {MAX_ENV_VALUE_BYTES} \
+             (the engine's Dockerfile line limit); mount a file instead",
+            s.len()
+        ));
+    }
     match s.chars().find(|c| c.is_control()) {
         Some(c) => Err(format!(
             "the value contains the control character {c:?}; environment values must be one line"

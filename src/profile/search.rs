@@ -99,7 +99,8 @@ impl ProfileSearch {
         if let Some(dir) = &self.user_dir {
             for ext in ["yaml", "yml"] {
                 let path = dir.join(format!("{name}.{ext}"));
-                if path.exists() && skip != Some(&Origin::File(path.clone())) {
+                let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+                if path.exists() && skip != Some(&Origin::File(canonical)) {
                     return read_file(&path);
                 }
             }

@@ -14,7 +14,7 @@ pub fn parse(file: &ProfileFile) -> Result<RawProfile> {
     let path = RefCell::new(String::new());
     let result: std::result::Result<RawProfile, serde_saphyr::Error> =
         sourced::with_file(&display, || {
-            serde_saphyr::with_deserializer_from_str(&file.text, |de| {
+            serde_saphyr::with_deserializer_from_str_with_options(&file.text, options(), |de| {
                 serde_path_to_error::deserialize(de).map_err(|e| {
                     *path.borrow_mut() = e.path().to_string();
                     e.into_inner()
@@ -24,6 +24,21 @@ pub fn parse(file: &ProfileFile) -> Result<RawProfile> {
     let raw = result.map_err(|e| yaml_error(&display, &path.into_inner(), &e))?;
     check_version(&display, &raw)?;
     Ok(raw)
+}
+
+/// A profile is a few dozen lines: a budget that size stops alias bombs and absurd nesting in
+/// microseconds instead of the parser's general-purpose limits (seconds, hundreds of MB).
+fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_events = 100_000;
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_recorded_anchor_events = 10_000;
+    budget.max_recorded_anchor_bytes = 1 << 20;
+    budget.max_depth = 32;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 /// An error about a value, at the value's position.
@@ -97,6 +112,11 @@ fn yaml_error(file: &str, path: &str, e: &serde_saphyr::Error) -> Error {
 
 /// The parser's wording, in the words of someone writing a profile.
 fn plain_message(message: &str) -> String {
+    if message.contains("budget breached") || message.contains("budget exceeded") {
+        return "the YAML expands to more than a profile can hold (too many nodes, aliases or \
+                levels of nesting)"
+            .into();
+    }
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
         let key = rest.split(',').next().unwrap_or(rest).trim();
         return format!("duplicate key `{key}`");

@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod devcontainer;
+mod hostile;
 mod injection;
 mod malformed;
 mod new_user;
