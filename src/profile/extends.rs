@@ -103,7 +103,7 @@ impl ProfileSearch {
                 .map(Origin::display)
                 .collect();
             return Err(at(
-                &parent_ref,
+                parent_ref,
                 "extends",
                 format!(
                     "profiles extend each other in a cycle: {}",

@@ -72,7 +72,7 @@ fn control_characters_never_reach_the_terminal() {
         "version: 1\nextends: humble\nname: \"x\\e]0;pwned\\a\"\n",
     )
     .unwrap();
-    let (code, err) = stderr_of(&mut robodev(dir.path()).args(["profile", "show"]));
+    let (code, err) = stderr_of(robodev(dir.path()).args(["profile", "show"]));
     assert_eq!(code, Some(2));
     assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
 
@@ -81,7 +81,7 @@ fn control_characters_never_reach_the_terminal() {
         "version: 1\nextends: humble\n\"devices\\nerror: all good\": 1\n",
     )
     .unwrap();
-    let (code, err) = stderr_of(&mut robodev(dir.path()).args(["profile", "show"]));
+    let (code, err) = stderr_of(robodev(dir.path()).args(["profile", "show"]));
     assert_eq!(code, Some(2));
     let error_lines = err.lines().filter(|l| l.starts_with("error:")).count();
     assert_eq!(error_lines, 1, "{err}");
@@ -148,7 +148,7 @@ fn an_alias_bomb_stops_at_once_in_plain_words() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("robodev.yaml"), &text).unwrap();
     let started = Instant::now();
-    let (code, err) = stderr_of(&mut robodev(dir.path()).args(["profile", "show"]));
+    let (code, err) = stderr_of(robodev(dir.path()).args(["profile", "show"]));
     assert_eq!(code, Some(2), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(1),
