@@ -97,6 +97,7 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
         checks.extend(crate::plan::hardware_checks(profile, &host, &facts));
         let plan = s.plan_quiet(profile, engine.as_ref()).await?;
         checks.push(mount_sources(&plan));
+        checks.push(security(&plan));
         if let Some(engine) = &engine {
             checks.push(image_check(engine, &plan).await?);
         }
@@ -182,4 +183,48 @@ fn shadowed_builtins(profile: &Profile) -> Vec<Check> {
             )
         })
         .collect()
+}
+
+/// What the environment can do beyond an ordinary container, in one line.
+fn security(plan: &Plan) -> Check {
+    let c = &plan.container;
+    let sec = &plan.profile.security;
+    let mut can = vec![
+        if sec.sudo {
+            "sudo without a password"
+        } else {
+            "no sudo (no-new-privileges)"
+        }
+        .to_string(),
+        if sec.debug {
+            "ptrace any process, no seccomp filter (debug: true)".to_string()
+        } else {
+            "default seccomp, no ptrace of other processes".to_string()
+        },
+    ];
+    if !c.cap_drop.is_empty() {
+        can.push(format!("dropped {}", c.cap_drop.join(", ")));
+    }
+    if c.network_mode == "host" {
+        can.push("the host's network".to_string());
+    }
+    if c.privileged {
+        can.push("PRIVILEGED: every device and capability of the host".to_string());
+    }
+    let detail = can.join("; ");
+    if c.privileged
+        || (sec.sudo
+            && !c
+                .cap_drop
+                .iter()
+                .any(|cap| cap == "NET_RAW" || cap == "ALL"))
+    {
+        Check::warn(
+            "security",
+            detail,
+            Some("see the README's security model: `security: {cap_drop: [NET_RAW]}` keeps root inside from reading the host's traffic".into()),
+        )
+    } else {
+        Check::ok("security", detail)
+    }
 }

@@ -102,6 +102,7 @@ pub fn create_body(
         privileged: Some(plan.privileged),
         init: Some(plan.init),
         cap_add: Some(plan.cap_add.clone()),
+        cap_drop: Some(plan.cap_drop.clone()),
         security_opt: Some(plan.security_opt.clone()),
         runtime: plan.runtime.clone(),
         ..Default::default()

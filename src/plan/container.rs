@@ -107,6 +107,7 @@ pub struct ContainerPlan {
     pub privileged: bool,
     pub init: bool,
     pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
     pub security_opt: Vec<String>,
     pub gpu_requests: Vec<GpuRequest>,
     pub runtime: Option<String>,
@@ -215,6 +216,28 @@ impl ContainerPlan {
     }
 }
 
+/// `security.debug`: attaching a debugger or a profiler to a running process (gdb -p, perf,
+/// strace) needs ptrace of any process; starting a program under gdb does not.
+fn security_caps(profile: &Profile) -> Vec<String> {
+    if profile.security.debug {
+        vec!["SYS_PTRACE".to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// No seccomp filter for `debug`; without sudo, nothing in the container can gain privileges.
+fn security_opts(profile: &Profile) -> Vec<String> {
+    let mut opts = Vec::new();
+    if profile.security.debug {
+        opts.push("seccomp=unconfined".to_string());
+    }
+    if !profile.security.sudo {
+        opts.push("no-new-privileges:true".to_string());
+    }
+    opts
+}
+
 /// What every environment gets before the hardware features add theirs: the workspace and the
 /// profile's mounts, the user, environment, labels, network, ipc, shm, debugging rights.
 pub fn base(
@@ -261,9 +284,9 @@ pub fn base(
         shm_size: profile.shm_size,
         privileged: profile.privileged,
         init: true,
-        // Debuggers (gdb, lldb) need ptrace; this is what VS Code's C++ debugging expects too.
-        cap_add: vec!["SYS_PTRACE".to_string()],
-        security_opt: vec!["seccomp=unconfined".to_string()],
+        cap_add: security_caps(profile),
+        cap_drop: profile.security.cap_drop.clone(),
+        security_opt: security_opts(profile),
         gpu_requests: Vec::new(),
         runtime: None,
         volumes: Vec::new(),

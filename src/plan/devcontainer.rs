@@ -181,6 +181,9 @@ pub fn generate(plan: &Plan, renderer: &Renderer) -> Result<DevcontainerFiles> {
             run_args.push("--gpus=all".into());
         }
     }
+    for cap in &c.cap_drop {
+        run_args.push(format!("--cap-drop={cap}"));
+    }
     if let Some(runtime) = &c.runtime {
         run_args.push(format!("--runtime={runtime}"));
     }

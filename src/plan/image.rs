@@ -42,7 +42,9 @@ pub fn tooling_packages(profile: &Profile, feature_packages: &[&str]) -> Vec<Str
             packages.push(p.to_string());
         }
     };
-    add("sudo");
+    if profile.security.sudo {
+        add("sudo");
+    }
     match profile.shell {
         Shell::Zsh => add("zsh"),
         Shell::Fish => add("fish"),
@@ -92,6 +94,7 @@ pub fn plan_image(
         "ros_packages": profile.ros_packages,
         "pip_packages": profile.pip,
         "user_mode": if user.is_root() { "root" } else { "host" },
+        "sudo": profile.security.sudo,
         "shell_path": profile.shell.path(),
         "setup_dir": profile.distro.setup_dir,
         "bashrc_lines": rc_lines(profile, "bash"),

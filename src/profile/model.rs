@@ -83,6 +83,31 @@ impl HotplugClass {
     }
 }
 
+/// What the environment may do beyond an ordinary container. The defaults are the safer set;
+/// `debug: true` restores what debuggers attaching to running processes need.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Security {
+    /// SYS_PTRACE and no seccomp filter.
+    pub debug: bool,
+    /// Passwordless sudo for the container user.
+    pub sudo: bool,
+    /// Capabilities dropped from the container (without the `CAP_` prefix).
+    pub cap_drop: Vec<String>,
+}
+
+impl Default for Security {
+    fn default() -> Security {
+        Security {
+            debug: false,
+            // Installing a package to try it is everyday work, and the dev container's device
+            // groups are set with it. It grants no more than the docker group already does on
+            // the host; NET_RAW is dropped so root inside cannot sniff a host network.
+            sudo: true,
+            cap_drop: vec!["NET_RAW".to_string()],
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DeviceSpec {
     pub path: String,
@@ -157,6 +182,7 @@ pub struct Profile {
     pub git_config: bool,
     /// Directory of template overrides, absolute.
     pub templates: Option<String>,
+    pub security: Security,
     /// Things worth telling the user that are not errors (end of life, privileged).
     #[serde(skip)]
     pub warnings: Vec<Notice>,

@@ -35,6 +35,7 @@ pub const FIELDS: &[&str] = &[
     "ssh_agent",
     "git_config",
     "templates",
+    "security",
 ];
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -73,6 +74,19 @@ pub struct RawProfile {
     pub git_config: Option<Sourced<bool>>,
     /// A directory of templates overriding the shipped ones by name (relative to the profile).
     pub templates: Option<Sourced<String>>,
+    pub security: Option<RawSecurity>,
+}
+
+/// `security:` — what the environment may do beyond an ordinary container.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecurity {
+    /// ptrace any process and no seccomp filter (gdb -p, perf, strace).
+    pub debug: Option<Sourced<bool>>,
+    /// Passwordless sudo for the container user.
+    pub sudo: Option<Sourced<bool>>,
+    /// Capabilities to drop; replaces the parent's list rather than adding to it.
+    pub cap_drop: Option<Vec<Sourced<String>>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -254,6 +268,11 @@ impl RawProfile {
             ssh_agent: child.ssh_agent.or(self.ssh_agent),
             git_config: child.git_config.or(self.git_config),
             templates: child.templates.or(self.templates),
+            security: merge_option(self.security, child.security, |p, c| RawSecurity {
+                debug: c.debug.or(p.debug),
+                sudo: c.sudo.or(p.sudo),
+                cap_drop: c.cap_drop.or(p.cap_drop),
+            }),
         }
     }
 }

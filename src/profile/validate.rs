@@ -5,7 +5,9 @@ use super::distro::{Distro, Variant};
 use super::extends::LoadedProfile;
 use super::file::Origin;
 use super::grammar;
-use super::model::{DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile, Shell, UserMode};
+use super::model::{
+    DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile, Security, Shell, UserMode,
+};
 use super::raw::{RawMount, RawProfile};
 use super::search::BUILTIN;
 use super::sourced::Sourced;
@@ -82,6 +84,7 @@ impl Profile {
             ssh_agent: flag(&raw.ssh_agent),
             git_config: flag(&raw.git_config),
             templates: templates(raw)?,
+            security: security(raw)?,
             warnings,
             shadows_builtin,
         })
@@ -502,6 +505,41 @@ fn hotplug(raw: &RawProfile) -> Result<Vec<HotplugClass>> {
     }
     hotplug.sort();
     Ok(hotplug)
+}
+
+/// `security:` — each field defaults to the safer choice (`Security::default`).
+fn security(raw: &RawProfile) -> Result<Security> {
+    let defaults = Security::default();
+    let Some(sec) = &raw.security else {
+        return Ok(defaults);
+    };
+    let cap_drop = match &sec.cap_drop {
+        None => defaults.cap_drop,
+        Some(list) => {
+            let mut caps = Vec::new();
+            for (i, c) in list.iter().enumerate() {
+                let name = c.value.trim_start_matches("CAP_").to_ascii_uppercase();
+                let field = format!("security.cap_drop[{}]", local_index(list, i));
+                if !grammar::CAPABILITIES.contains(&name.as_str()) {
+                    return Err(bad_help(
+                        c,
+                        field,
+                        format!("\"{}\" is not a Linux capability", c.value),
+                        suggest::did_you_mean(&name, grammar::CAPABILITIES),
+                    ));
+                }
+                if !caps.contains(&name) {
+                    caps.push(name);
+                }
+            }
+            caps
+        }
+    };
+    Ok(Security {
+        debug: sec.debug.as_ref().map_or(defaults.debug, |v| v.value),
+        sudo: sec.sudo.as_ref().map_or(defaults.sudo, |v| v.value),
+        cap_drop,
+    })
 }
 
 /// `templates:` — a directory, relative to the file that names it.

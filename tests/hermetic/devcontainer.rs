@@ -55,7 +55,7 @@ fn generated_files_pass_the_official_schema() {
 #[test]
 fn devcontainer_agrees_with_the_plan() {
     let p = plan(
-        &profile_from("version: 1\nextends: jazzy\ngpu: nvidia\nhotplug: [serial]\nx11: true\n")
+        &profile_from("version: 1\nextends: jazzy\ngpu: nvidia\nhotplug: [serial]\nx11: true\nsecurity: {debug: true}\n")
             .unwrap(),
     );
     let files = robodev::plan::devcontainer::for_profile(&p.profile, None).unwrap();

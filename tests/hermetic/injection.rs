@@ -29,6 +29,7 @@ const FIELDS: &[&str] = &[
     "version: 1\nextends: humble\ndevices: [{path: VALUE, optional: true}]\n",
     "version: 1\nextends: humble\ndevices: [{path: /dev/ttyUSB0, as: VALUE, optional: true}]\n",
     "version: 1\nextends: humble\nhotplug: [VALUE]\n",
+    "version: 1\nextends: humble\nsecurity: {cap_drop: [VALUE]}\n",
 ];
 
 const INSTRUCTIONS: &[&str] = &[
@@ -174,6 +175,7 @@ fn safe_value(template: &str) -> &'static str {
         t if t.contains("shm_size") => "1g",
         t if t.contains("gpu") => "none",
         t if t.contains("hotplug") => "serial",
+        t if t.contains("cap_drop") => "MKNOD",
         _ => "git",
     }
 }

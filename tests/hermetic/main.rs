@@ -10,4 +10,5 @@ mod malformed;
 mod new_user;
 mod planning;
 mod profiles;
+mod security;
 mod structure;
