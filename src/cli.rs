@@ -156,12 +156,20 @@ pub enum Command {
         #[arg(long)]
         volumes: bool,
     },
-    /// Remove robodev images that no container and no known profile uses any more
-    #[command(after_help = "Example:\n  robodev clean --dry-run")]
+    /// Remove robodev's images that no container and no known profile uses any more
+    #[command(
+        after_help = "Examples:\n  robodev clean --dry-run\n  robodev clean --all      also images other users built on this engine"
+    )]
     Clean {
         /// Only list what would be removed
         #[arg(long)]
         dry_run: bool,
+        /// Also consider images other users built (a shared engine)
+        #[arg(long)]
+        all: bool,
+        /// Print JSON (stable field names) instead of text
+        #[arg(long)]
+        json: bool,
     },
     /// List the profiles robodev can find (workspace, user, built-in)
     #[command(after_help = "Example:\n  robodev profiles --json")]

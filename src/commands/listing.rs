@@ -4,6 +4,8 @@ use super::session::Session;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::facts::HostFacts;
+use crate::plan::image::is_robodev_tag;
+use crate::plan::labels;
 use crate::ui::print_out;
 use std::collections::BTreeSet;
 
@@ -49,8 +51,22 @@ pub async fn ls(_s: &Session, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// Remove robodev images that no container uses and that no known profile would build now.
-pub async fn clean(s: &Session, dry_run: bool) -> Result<i32> {
+/// One image `clean` considered: its robodev tag, and why it stays or goes.
+#[derive(serde::Serialize)]
+struct CleanRow {
+    image: String,
+    size_mb: i64,
+    owner: String,
+    action: &'static str,
+}
+
+/// Remove robodev's own images that no container uses and no known profile builds now.
+///
+/// Robodev's own: a tag in robodev's naming whose hash matches the image's hash label (an image
+/// built `FROM` one, or a `docker commit` snapshot, inherits the label but not such a tag). Only
+/// that tag is removed: another name of the same image (`docker tag`) keeps the image. By
+/// default only this user's images; `--all` also those other users built on a shared engine.
+pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<i32> {
     let engine = Engine::connect().await?;
     let mut keep: BTreeSet<String> = engine
         .list_managed()
@@ -75,21 +91,59 @@ pub async fn clean(s: &Session, dry_run: bool) -> Result<i32> {
             keep.insert(planned.image.tag);
         }
     }
-    let mut removed = 0;
-    for (reference, id) in engine.list_robodev_images().await? {
-        if keep.contains(&reference) || keep.contains(&id) {
-            continue;
+    let me = HostFacts::current_user();
+    let mine = format!("{}:{}", me.name, me.uid);
+    let mut rows = Vec::new();
+    let mut others = 0;
+    for image in engine.labelled_images().await? {
+        let hash = image.labels.get(labels::HASH).cloned().unwrap_or_default();
+        let owner = image.labels.get(labels::OWNER).cloned().unwrap_or_default();
+        let used = keep.contains(&image.id);
+        for tag in image.tags.iter().filter(|t| is_robodev_tag(t, &hash)) {
+            let action = if used || keep.contains(tag) {
+                "kept (in use or current)"
+            } else if owner != mine && !all {
+                others += 1;
+                "kept (another user's; --all)"
+            } else if dry_run {
+                "would remove"
+            } else {
+                engine.remove_image(tag).await?;
+                "removed"
+            };
+            rows.push(CleanRow {
+                image: tag.clone(),
+                size_mb: image.size / 1_000_000,
+                owner: if owner.is_empty() {
+                    "?".into()
+                } else {
+                    owner.clone()
+                },
+                action,
+            });
         }
-        if dry_run {
-            print_out(&format!("would remove {reference}"));
-        } else {
-            engine.remove_image(&reference).await?;
-            s.ui.success(format!("removed {reference}"));
-        }
-        removed += 1;
     }
-    if removed == 0 {
+    if json {
+        print_out(&serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return Ok(0);
+    }
+    let acted: Vec<&CleanRow> = rows
+        .iter()
+        .filter(|r| !r.action.starts_with("kept"))
+        .collect();
+    for r in &acted {
+        print_out(&format!(
+            "{} {} ({} MB, built by {})",
+            r.action, r.image, r.size_mb, r.owner
+        ));
+    }
+    if acted.is_empty() {
         s.ui.info("nothing to clean");
+    }
+    if others > 0 {
+        s.ui.info(format!(
+            "{others} image(s) of other users kept; `robodev clean --all` considers them too"
+        ));
     }
     Ok(0)
 }

@@ -1,6 +1,7 @@
 //! Executing parsed commands. Each command: resolve inputs → plan (pure) → engine.
 //! One file per command family; `session` holds the steps they share.
 
+mod build_lock;
 mod build_progress;
 mod devcontainer;
 mod doctor;
@@ -51,7 +52,7 @@ pub async fn execute(cli: Cli) -> Result<i32> {
             tail,
         } => environment::logs(s, profile.profile.as_deref(), follow, tail).await,
         Command::Ls { json } => listing::ls(s, json).await,
-        Command::Clean { dry_run } => listing::clean(s, dry_run).await,
+        Command::Clean { dry_run, all, json } => listing::clean(s, dry_run, all, json).await,
         Command::Profiles { json } => profiles::list(s, json),
         Command::Profile(ProfileCommand::Show { profile, json }) => {
             profiles::show(s, profile.profile.as_deref(), json)

@@ -1,6 +1,7 @@
 //! What every command needs: the workspace, where profiles are, how to talk to the user; and
 //! the steps most commands share (load a profile, ask the engine, plan), each written once.
 
+use super::build_lock::BuildLock;
 use super::build_progress::BuildProgress;
 use crate::cli::{BuildFlags, GlobalArgs};
 use crate::engine::{BuildOptions, BuildOutput, ContainerState, Engine};
@@ -139,7 +140,8 @@ pub fn terminal() -> Terminal {
     }
 }
 
-/// Build the plan's image unless an identical one exists.
+/// Build the plan's image unless an identical one exists. Builds of one image are serialised
+/// across robodev processes; one that waited finds the image and makes no build call.
 pub async fn ensure_image(
     s: &Session,
     engine: &Engine,
@@ -150,6 +152,12 @@ pub async fn ensure_image(
         no_cache: flags.no_cache,
         pull: flags.pull,
     };
+    let forced = flags.no_cache || flags.pull;
+    if !forced && engine.image_exists(&plan.image.tag).await? {
+        s.ui.note(format!("image {} is up to date", plan.image.tag));
+        return Ok(BuildOutput::UpToDate);
+    }
+    let _lock = BuildLock::acquire(&plan.image.hash, &plan.image.tag, s.ui).await?;
     let mut progress = BuildProgress::new(s.ui);
     let out = engine
         .ensure_image(&plan.image, options, &mut progress)

@@ -2,7 +2,7 @@
 //! engine's progress handed to a `BuildWatcher` (the command layer shows it).
 
 use super::connection::Engine;
-use super::errors::{api_error, is_not_found};
+use super::errors::{QUICK, api_error, is_not_found, limited};
 use crate::error::{Error, Result};
 use crate::plan::image::ImagePlan;
 use bollard::query_parameters::BuildImageOptions;
@@ -40,10 +40,11 @@ const TAIL_LINES: usize = 25;
 
 impl Engine {
     pub async fn image_exists(&self, tag: &str) -> Result<bool> {
-        match self.docker.inspect_image(tag).await {
+        let action = format!("inspect image {tag}");
+        match limited(QUICK, &action, self.docker.inspect_image(tag)).await? {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(api_error(&format!("inspect image {tag}"), e)),
+            Err(e) => Err(api_error(&action, e)),
         }
     }
 

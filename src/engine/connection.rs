@@ -1,6 +1,6 @@
 //! Connecting to the engine (honouring DOCKER_HOST) and asking it about itself.
 
-use super::errors::{api_error, connection_error};
+use super::errors::{QUICK, api_error, connection_error, limited};
 use crate::error::Result;
 use crate::facts::EngineFacts;
 use bollard::Docker;
@@ -14,9 +14,10 @@ impl Engine {
     /// Connect (honouring DOCKER_HOST) and agree on an API version with the daemon, once.
     pub async fn connect() -> Result<Engine> {
         let docker = Docker::connect_with_defaults().map_err(|e| connection_error(&e))?;
-        let docker = docker
-            .negotiate_version()
-            .await
+        // The first call: an engine that accepts the connection and never answers is found out
+        // here, in seconds.
+        let docker = limited(QUICK, "reach the Docker engine", docker.negotiate_version())
+            .await?
             .map_err(|e| connection_error(&e))?;
         let api_version = docker.client_version().to_string();
         Ok(Engine {
@@ -26,11 +27,10 @@ impl Engine {
     }
 
     pub async fn facts(&self) -> Result<EngineFacts> {
-        let info = self
-            .docker
-            .info()
-            .await
-            .map_err(|e| api_error("read the engine's info", e))?;
+        let action = "read the engine's info";
+        let info = limited(QUICK, action, self.docker.info())
+            .await?
+            .map_err(|e| api_error(action, e))?;
         let mut runtimes: Vec<String> = info.runtimes.unwrap_or_default().into_keys().collect();
         runtimes.sort();
         Ok(EngineFacts {

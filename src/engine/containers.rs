@@ -1,7 +1,7 @@
 //! Containers: create from a plan, find, start, stop, remove, exec, run, list, logs.
 
 use super::connection::Engine;
-use super::errors::{api_error, is_not_found};
+use super::errors::{MEDIUM, QUICK, api_error, is_not_found, limited};
 use super::stdio::{self, Attached, PumpEnd};
 use crate::error::{Error, Result};
 use crate::plan::container::{ContainerPlan, MountKind, VolumePlan};
@@ -30,6 +30,16 @@ impl ContainerState {
     pub fn is_managed(&self) -> bool {
         labels::is_managed(&self.labels)
     }
+}
+
+/// An image as the engine lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabelledImage {
+    pub id: String,
+    pub tags: Vec<String>,
+    pub labels: HashMap<String, String>,
+    pub size: i64,
+    pub created: i64,
 }
 
 /// Which stream a chunk of a container's output came from.
@@ -127,7 +137,8 @@ pub fn create_body(
 
 impl Engine {
     pub async fn find_container(&self, name: &str) -> Result<Option<ContainerState>> {
-        match self.docker.inspect_container(name, None).await {
+        let action = format!("inspect container {name}");
+        match limited(QUICK, &action, self.docker.inspect_container(name, None)).await? {
             Ok(c) => {
                 let state = c.state.unwrap_or_default();
                 let config = c.config.unwrap_or_default();
@@ -140,7 +151,7 @@ impl Engine {
                 }))
             }
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(api_error(&format!("inspect container {name}"), e)),
+            Err(e) => Err(api_error(&action, e)),
         }
     }
 
@@ -151,21 +162,26 @@ impl Engine {
             name: Some(plan.name.clone()),
             ..Default::default()
         };
-        match self
-            .docker
-            .create_container(Some(options), create_body(plan, None, false, false))
-            .await
+        let action = format!("create container {}", plan.name);
+        let body = create_body(plan, None, false, false);
+        match limited(
+            MEDIUM,
+            &action,
+            self.docker.create_container(Some(options), body),
+        )
+        .await?
         {
             Ok(_) => Ok(true),
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 409, ..
             }) => Ok(false),
-            Err(e) => Err(api_error(&format!("create container {}", plan.name), e)),
+            Err(e) => Err(api_error(&action, e)),
         }
     }
 
     pub async fn start_container(&self, name: &str) -> Result<()> {
-        self.docker.start_container(name, None).await.map_err(|e| {
+        let action = format!("start container {name}");
+        limited(MEDIUM, &action, self.docker.start_container(name, None)).await?.map_err(|e| {
             let text = e.to_string();
             if text.contains("could not select device driver") && text.contains("nvidia") {
                 Error::Engine {
@@ -188,10 +204,15 @@ impl Engine {
             t: Some(timeout_secs),
             ..Default::default()
         };
-        self.docker
-            .stop_container(name, Some(options))
-            .await
-            .map_err(|e| api_error(&format!("stop container {name}"), e))
+        let action = format!("stop container {name}");
+        let limit = MEDIUM + std::time::Duration::from_secs(timeout_secs.max(0) as u64);
+        limited(
+            limit,
+            &action,
+            self.docker.stop_container(name, Some(options)),
+        )
+        .await?
+        .map_err(|e| api_error(&action, e))
     }
 
     /// Remove the container. Bind-mounted sources (the workspace) are never touched by the
@@ -227,10 +248,11 @@ impl Engine {
 
     /// A volume's labels, or `None` when there is no such volume.
     pub async fn volume_labels(&self, name: &str) -> Result<Option<HashMap<String, String>>> {
-        match self.docker.inspect_volume(name).await {
+        let action = format!("inspect volume {name}");
+        match limited(QUICK, &action, self.docker.inspect_volume(name)).await? {
             Ok(v) => Ok(Some(v.labels)),
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(api_error(&format!("inspect volume {name}"), e)),
+            Err(e) => Err(api_error(&action, e)),
         }
     }
 
@@ -255,11 +277,13 @@ impl Engine {
             )])),
             ..Default::default()
         };
-        let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| api_error("list containers", e))?;
+        let list = limited(
+            QUICK,
+            "list containers",
+            self.docker.list_containers(Some(options)),
+        )
+        .await?
+        .map_err(|e| api_error("list containers", e))?;
         let mut out: Vec<ManagedContainer> = list
             .into_iter()
             .map(|c| {
@@ -284,8 +308,9 @@ impl Engine {
         Ok(out)
     }
 
-    /// Images robodev built: (tag or id, hash label).
-    pub async fn list_robodev_images(&self) -> Result<Vec<(String, String)>> {
+    /// Images carrying robodev's hash label (which images built `FROM` them, and `docker
+    /// commit` snapshots, inherit: the caller decides which are robodev's own).
+    pub async fn labelled_images(&self) -> Result<Vec<LabelledImage>> {
         let options = bollard::query_parameters::ListImagesOptions {
             filters: Some(HashMap::from([(
                 "label".to_string(),
@@ -293,25 +318,21 @@ impl Engine {
             )])),
             ..Default::default()
         };
-        let images = self
-            .docker
-            .list_images(Some(options))
-            .await
+        let images = limited(QUICK, "list images", self.docker.list_images(Some(options)))
+            .await?
             .map_err(|e| api_error("list images", e))?;
         Ok(images
             .into_iter()
-            .flat_map(|i| {
-                let tags: Vec<String> = i
+            .map(|i| LabelledImage {
+                id: i.id,
+                tags: i
                     .repo_tags
                     .into_iter()
                     .filter(|t| t != "<none>:<none>")
-                    .collect();
-                let id = i.id.clone();
-                if tags.is_empty() {
-                    vec![(id.clone(), id)]
-                } else {
-                    tags.into_iter().map(|t| (t, id.clone())).collect()
-                }
+                    .collect(),
+                labels: i.labels,
+                size: i.size,
+                created: i.created,
             })
             .collect())
     }
@@ -572,11 +593,13 @@ impl Engine {
             all: true,
             ..Default::default()
         };
-        let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| api_error("list containers", e))?;
+        let list = limited(
+            QUICK,
+            "list containers",
+            self.docker.list_containers(Some(options)),
+        )
+        .await?
+        .map_err(|e| api_error("list containers", e))?;
         Ok(list.into_iter().filter_map(|c| c.image).collect())
     }
 }

@@ -1,6 +1,42 @@
-//! Bollard's errors, turned per operation into errors a user can act on.
+//! Bollard's errors, turned per operation into errors a user can act on; and the time limits
+//! of calls that should answer at once.
 
-use crate::error::Error;
+use crate::error::{Error, Result};
+use std::future::Future;
+use std::time::Duration;
+
+/// Inspecting and listing: an engine that has not answered in this time is hung.
+pub(crate) const QUICK: Duration = Duration::from_secs(5);
+/// Creating, starting, removing: the engine may be busy, not hung.
+pub(crate) const MEDIUM: Duration = Duration::from_secs(30);
+
+/// Run an engine call that should finish within `limit`; a hung engine is an error naming it.
+/// Builds, attached execs and followed logs take as long as they take: never wrapped.
+pub(crate) async fn limited<T>(
+    limit: Duration,
+    action: &str,
+    call: impl Future<Output = std::result::Result<T, bollard::errors::Error>>,
+) -> Result<std::result::Result<T, bollard::errors::Error>> {
+    tokio::time::timeout(limit, call)
+        .await
+        .map_err(|_| hung(action, limit))
+}
+
+pub(crate) fn hung(action: &str, limit: Duration) -> Error {
+    Error::Engine {
+        action: format!("cannot {action}"),
+        message: format!(
+            "the engine at {} accepted the connection but did not answer within {} s",
+            engine_address(),
+            limit.as_secs()
+        ),
+        help: Some(
+            "the engine is hung or overloaded: restart it (`sudo systemctl restart docker`), or \
+             point DOCKER_HOST at one that answers"
+                .into(),
+        ),
+    }
+}
 
 /// Where the engine is expected, for messages.
 fn engine_address() -> String {
@@ -34,13 +70,22 @@ pub(crate) fn connection_error(e: &bollard::errors::Error) -> Error {
             ),
         };
     }
+    let socket_missing = matches!(e, bollard::errors::Error::SocketNotFoundError(_));
     Error::Engine {
         action: format!("cannot connect to the Docker engine at {address}"),
         message: match kind {
+            _ if socket_missing => {
+                "no engine is listening there (the socket does not exist)".into()
+            }
             Some(std::io::ErrorKind::NotFound) => {
                 "no engine is listening there (the socket does not exist)".into()
             }
             Some(std::io::ErrorKind::ConnectionRefused) => "the connection was refused".into(),
+            _ if text.contains("error reading a body") || text.contains("connection closed") => {
+                "the engine closed the connection in the middle of the operation (did it stop or \
+                 restart?)"
+                    .into()
+            }
             _ => text,
         },
         help: Some(
@@ -58,13 +103,22 @@ pub(crate) fn api_error(action: &str, e: bollard::errors::Error) -> Error {
             message,
             help: None,
         },
-        other if io_kind(&other).is_some() => connection_error(&other),
+        other if io_kind(&other).is_some() || is_connection(&other) => connection_error(&other),
         other => Error::Engine {
             action: format!("cannot {action}"),
             message: other.to_string(),
             help: None,
         },
     }
+}
+
+/// The connection itself failed (hyper's words, not the engine's).
+fn is_connection(e: &bollard::errors::Error) -> bool {
+    let text = e.to_string();
+    matches!(e, bollard::errors::Error::SocketNotFoundError(_))
+        || text.contains("error reading a body")
+        || text.contains("connection closed")
+        || text.contains("error trying to connect")
 }
 
 pub(crate) fn is_not_found(e: &bollard::errors::Error) -> bool {

@@ -188,6 +188,16 @@ fn image_hash(
     hex::encode(h.finalize())
 }
 
+/// Whether `tag` is the name robodev gives the image whose full hash is `hash`
+/// (`robodev/<profile>:<first 12 of hash>`). An image built `FROM` a robodev image, or a `docker
+/// commit` of a robodev container, inherits the hash label but not such a tag.
+pub fn is_robodev_tag(tag: &str, hash: &str) -> bool {
+    let Some((repo, short)) = tag.rsplit_once(':') else {
+        return false;
+    };
+    repo.starts_with("robodev/") && short.len() == 12 && hash.starts_with(short)
+}
+
 /// A file of the build context as it is written to disk or packed.
 pub struct ContextFile<'a> {
     pub name: &'a str,

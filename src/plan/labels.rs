@@ -18,6 +18,8 @@ pub const SHARED: &str = "robodev.shared";
 /// On images: the full content hash their tag abbreviates.
 pub const HASH: &str = "robodev.hash";
 pub const VERSION: &str = "robodev.version";
+/// On images: who built it (`name:uid`), for `clean` on a shared engine.
+pub const OWNER: &str = "robodev.owner";
 
 /// Whether a container with these labels is an environment robodev created.
 pub fn is_managed(labels: &HashMap<String, String>) -> bool {

@@ -66,7 +66,12 @@ pub fn image_only(
     let (ctx, gpu_note) = context(profile, host, engine, &user);
     let packages = hardware::system_packages(&ctx);
     let gpu = ctx.gpu;
-    let image = plan_image(profile, &user, &packages, &renderer)?;
+    let mut image = plan_image(profile, &user, &packages, &renderer)?;
+    // Not part of the hash: who built it, for `clean` on a shared engine.
+    image.labels.insert(
+        labels::OWNER.to_string(),
+        format!("{}:{}", host.user.name, host.user.uid),
+    );
     Ok(ImageOnly {
         user,
         gpu,

@@ -4,6 +4,7 @@
 mod support;
 
 mod devcontainer_cli;
+mod faults;
 mod hardware;
 mod lifecycle;
 mod new_user;
