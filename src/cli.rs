@@ -43,7 +43,7 @@ pub struct ProfileArg {
     pub profile: Option<String>,
 }
 
-#[derive(Debug, Args, Clone, Copy)]
+#[derive(Debug, Args, Clone, Copy, Default)]
 pub struct BuildFlags {
     /// Build without the engine's layer cache
     #[arg(long)]
@@ -51,6 +51,10 @@ pub struct BuildFlags {
     /// Pull a newer base image before building
     #[arg(long)]
     pub pull: bool,
+    /// Fail when robodev.lock does not match the workspace's dependencies (for CI) instead of
+    /// updating it
+    #[arg(long)]
+    pub locked: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +198,29 @@ pub enum Command {
         /// Replace files that robodev did not write
         #[arg(long)]
         force: bool,
+    },
+    /// Resolve the workspace's rosdep dependencies and write them to robodev.lock
+    #[command(
+        after_help = "Examples:\n  robodev lock              resolve when the lock is missing or stale\n  robodev lock --update     resolve again (new rosdep sources, a newer cache)\n  robodev lock --locked     in CI: fail when robodev.lock is stale"
+    )]
+    Lock {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Resolve again even when the lock matches the workspace
+        #[arg(long, conflicts_with = "locked")]
+        update: bool,
+        /// Only check: fail when robodev.lock does not match the workspace
+        #[arg(long)]
+        locked: bool,
+    },
+    /// Show the workspace's dependencies: key, apt/pip packages, declaring packages, what is new
+    #[command(after_help = "Examples:\n  robodev deps\n  robodev deps jazzy --json")]
+    Deps {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Print JSON (stable field names) instead of text
+        #[arg(long)]
+        json: bool,
     },
     /// Check this machine for what the profile needs (engine, devices, display, GPU)
     #[command(after_help = "Examples:\n  robodev doctor\n  robodev doctor humble --json")]

@@ -60,9 +60,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A check (`devcontainer --check`, `doctor`) found problems; the details were printed.
-    #[error("{0}")]
-    CheckFailed(String),
+    /// A check (`devcontainer --check`, `--locked`) found differences: each detail a line.
+    #[error("{message}")]
+    CheckFailed {
+        message: String,
+        details: Vec<String>,
+        help: Option<String>,
+    },
     /// The user declined a prompt.
     #[error("cancelled")]
     Cancelled,
@@ -148,7 +152,8 @@ impl Error {
             Error::Profile { help, .. }
             | Error::Usage { help, .. }
             | Error::Engine { help, .. }
-            | Error::Host { help, .. } => help.as_deref(),
+            | Error::Host { help, .. }
+            | Error::CheckFailed { help, .. } => help.as_deref(),
             Error::Build { .. } => Some("run again with -v to see the whole build log"),
             _ => None,
         }
@@ -161,6 +166,12 @@ impl Error {
     pub fn report(&self) -> String {
         use crate::text::plain;
         let mut out = format!("error: {}", plain(&self.to_string()));
+        if let Error::CheckFailed { details, .. } = self {
+            for line in details {
+                out.push_str("\n  ");
+                out.push_str(&plain(line));
+            }
+        }
         if let Error::Build { log_tail, .. } = self
             && !log_tail.is_empty()
         {

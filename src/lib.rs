@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one folder per stage, each importing only from the stages before it:
 //!
-//! - `profile/`  the YAML as written → a validated `Profile` (pure)
+//! - `profile/`  the YAML as written → a validated `Profile` (pure); `lockfile/` beside it owns
+//!   `robodev.lock`, what the images were made from
 //! - `facts/`    what is true of this host, this engine, this workspace (read once)
 //! - `plan/`     profile + facts → image, container and exec plans; `plan/hardware/` holds one
 //!   file per hardware feature (pure, snapshot-tested)
@@ -18,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod facts;
 pub mod files;
+pub mod lockfile;
 pub mod notice;
 pub mod paths;
 pub mod plan;

@@ -14,7 +14,12 @@ pub async fn devcontainer(
 ) -> Result<i32> {
     let profile = s.profile(reference)?;
     // Planned for whoever opens the folder, not for this machine: no engine, no host probing.
-    let files = devcontainer::for_profile(&profile, s.global.templates.clone())?;
+    let lock = crate::lockfile::LockFile::read(&s.workspace.root)?;
+    let files = devcontainer::for_profile(
+        &profile,
+        s.global.templates.clone(),
+        lock.dependencies(&profile.name),
+    )?;
     let dir = s.workspace.root.join(".devcontainer");
     let mut wanted: Vec<(PathBuf, String, bool)> = vec![
         (
@@ -44,12 +49,14 @@ pub async fn devcontainer(
             s.ui.success(".devcontainer is up to date with the profile");
             return Ok(0);
         }
-        for line in &stale {
-            eprintln!("{line}");
-        }
-        return Err(Error::CheckFailed(
-            ".devcontainer is out of date with the profile; run `robodev devcontainer` and commit the result".into(),
-        ));
+        return Err(Error::CheckFailed {
+            message: ".devcontainer is out of date with the profile:".into(),
+            details: stale
+                .iter()
+                .flat_map(|s| s.lines().map(String::from))
+                .collect(),
+            help: Some("run `robodev devcontainer` and commit the result".into()),
+        });
     }
     let files: Vec<GeneratedFile> = wanted
         .into_iter()

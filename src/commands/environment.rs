@@ -1,5 +1,6 @@
 //! The environment's lifecycle: build, up, stop, down, status, logs.
 
+use super::dependencies::{LockMode, ensure_locked};
 use super::session::{
     Session, ensure_image, ensure_volumes, our_container, prepare_start, run_shell,
 };
@@ -15,8 +16,9 @@ use std::io::IsTerminal;
 pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
+    ensure_locked(s, &engine, &profile, LockMode::from_flags(&flags)).await?;
     let plan = s.plan(&profile, Some(&engine)).await?;
-    if ensure_image(s, &engine, &plan, flags).await? == BuildOutput::UpToDate {
+    if ensure_image(s, &engine, &plan.image, flags).await? == BuildOutput::UpToDate {
         s.ui.info(format!(
             "{} is up to date (no build needed)",
             plan.image.tag
@@ -113,7 +115,12 @@ pub async fn up(
     let plan = s.plan(&profile, Some(&engine)).await?;
     // Before building: a missing device or display is reported in a second, not after minutes.
     plan.container.require_host()?;
-    ensure_image(s, &engine, &plan, flags).await?;
+    let plan = if ensure_locked(s, &engine, &profile, LockMode::from_flags(&flags)).await? {
+        s.plan_quiet(&profile, Some(&engine)).await?
+    } else {
+        plan
+    };
+    ensure_image(s, &engine, &plan.image, flags).await?;
     ensure_running(s, &engine, &plan, recreate).await?;
     if detach {
         s.ui.info(format!(

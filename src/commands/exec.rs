@@ -1,6 +1,7 @@
 //! Running processes in an environment: `shell`, `exec` (the long-lived container) and `run`
 //! (a throw-away one).
 
+use super::dependencies::{LockMode, ensure_locked};
 use super::session::{
     Session, ensure_image, ensure_volumes, our_container, prepare_start, run_shell, terminal,
 };
@@ -97,6 +98,7 @@ pub async fn run(
         s.ui.note("--no-hardware: no display, sound, devices or GPU in this container");
     }
     let engine = Engine::connect().await?;
+    ensure_locked(s, &engine, &profile, LockMode::from_flags(&flags)).await?;
     let plan = s.plan(&profile, Some(&engine)).await?;
     plan.container.require_host().map_err(|e| match e {
         Error::Host { message, help } => Error::Host {
@@ -108,7 +110,7 @@ pub async fn run(
         },
         other => other,
     })?;
-    ensure_image(s, &engine, &plan, flags).await?;
+    ensure_image(s, &engine, &plan.image, flags).await?;
     prepare_start(s, &plan)?;
     ensure_volumes(&engine, &plan).await?;
     let term = terminal();

@@ -76,6 +76,7 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
         .collect();
     keep.extend(engine.all_container_images().await?);
     let today = crate::profile::distro::today();
+    let lock = crate::lockfile::LockFile::read(&s.workspace.root)?;
     for entry in s.search.list() {
         let Ok(profile) = crate::profile::load(&s.search, entry.reference(), &today) else {
             continue;
@@ -85,9 +86,13 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
             .engine_facts(&profile, Some(&engine))
             .await
             .unwrap_or_default();
-        if let Ok(planned) =
-            crate::plan::image_only(&profile, &host, &facts, s.global.templates.clone())
-        {
+        if let Ok(planned) = crate::plan::image_only(
+            &profile,
+            &host,
+            &facts,
+            s.global.templates.clone(),
+            lock.dependencies(&profile.name),
+        ) {
             keep.insert(planned.image.tag);
         }
     }

@@ -3,6 +3,7 @@
 
 mod build_lock;
 mod build_progress;
+mod dependencies;
 mod devcontainer;
 mod doctor;
 mod environment;
@@ -62,6 +63,12 @@ pub async fn execute(cli: Cli) -> Result<i32> {
             output,
             force,
         } => profiles::generate(s, profile.profile.as_deref(), output, force).await,
+        Command::Lock {
+            profile,
+            update,
+            locked,
+        } => dependencies::lock(s, profile.profile.as_deref(), update, locked).await,
+        Command::Deps { profile, json } => dependencies::deps(s, profile.profile.as_deref(), json),
         Command::Doctor { profile, json } => {
             doctor::doctor(s, profile.profile.as_deref(), json).await
         }

@@ -7,9 +7,11 @@ use crate::cli::{BuildFlags, GlobalArgs};
 use crate::engine::{BuildOptions, BuildOutput, ContainerState, Engine};
 use crate::error::{Error, Result};
 use crate::facts::{EngineFacts, HostFacts, Workspace};
+use crate::lockfile::LockFile;
 use crate::notice::{Level, Notice};
 use crate::plan::exec::{ExecPlan, Terminal};
 use crate::plan::hardware::x11;
+use crate::plan::image::ImagePlan;
 use crate::plan::{self, Plan, PlanInputs};
 use crate::profile::{self, Profile, ProfileSearch};
 use crate::ui::Ui;
@@ -83,12 +85,14 @@ impl Session {
     pub async fn plan_quiet(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
         let host = HostFacts::probe(&profile.device_paths());
         let facts = self.engine_facts(profile, engine).await?;
+        let lock = LockFile::read(&self.workspace.root)?;
         let mut plan = plan::make(PlanInputs {
             profile,
             host: &host,
             engine: &facts,
             workspace: &self.workspace,
             templates: self.global.templates.clone(),
+            dependencies: lock.dependencies(&profile.name),
         })?;
         let missing = plan
             .container
@@ -145,7 +149,7 @@ pub fn terminal() -> Terminal {
 pub async fn ensure_image(
     s: &Session,
     engine: &Engine,
-    plan: &Plan,
+    image: &ImagePlan,
     flags: BuildFlags,
 ) -> Result<BuildOutput> {
     let options = BuildOptions {
@@ -153,18 +157,16 @@ pub async fn ensure_image(
         pull: flags.pull,
     };
     let forced = flags.no_cache || flags.pull;
-    if !forced && engine.image_exists(&plan.image.tag).await? {
-        s.ui.note(format!("image {} is up to date", plan.image.tag));
+    if !forced && engine.image_exists(&image.tag).await? {
+        s.ui.note(format!("image {} is up to date", image.tag));
         return Ok(BuildOutput::UpToDate);
     }
-    let _lock = BuildLock::acquire(&plan.image.hash, &plan.image.tag, s.ui).await?;
+    let _lock = BuildLock::acquire(&image.hash, &image.tag, s.ui).await?;
     let mut progress = BuildProgress::new(s.ui);
-    let out = engine
-        .ensure_image(&plan.image, options, &mut progress)
-        .await?;
+    let out = engine.ensure_image(image, options, &mut progress).await?;
     match out {
-        BuildOutput::UpToDate => s.ui.note(format!("image {} is up to date", plan.image.tag)),
-        BuildOutput::Built => s.ui.success(format!("built {}", plan.image.tag)),
+        BuildOutput::UpToDate => s.ui.note(format!("image {} is up to date", image.tag)),
+        BuildOutput::Built => s.ui.success(format!("built {}", image.tag)),
     }
     Ok(out)
 }

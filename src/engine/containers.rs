@@ -42,6 +42,14 @@ pub struct LabelledImage {
     pub created: i64,
 }
 
+/// What a helper container printed, and its exit code.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Captured {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
 /// Which stream a chunk of a container's output came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -558,6 +566,64 @@ impl Engine {
             None => 0,
         };
         Ok(code as i32)
+    }
+
+    /// A throw-away container of robodev's own whose output robodev reads: create, start,
+    /// wait, read the log, remove. Returns the exit code and the output.
+    pub async fn run_captured(&self, plan: &ContainerPlan, cmd: Vec<String>) -> Result<Captured> {
+        let action = "run robodev's helper container";
+        let created = limited(
+            MEDIUM,
+            action,
+            self.docker.create_container(
+                None::<CreateContainerOptions>,
+                create_body(plan, Some(cmd), false, false),
+            ),
+        )
+        .await?
+        .map_err(|e| api_error(action, e))?;
+        let id = created.id;
+        let result = self.captured_output(&id).await;
+        let _ = self
+            .docker
+            .remove_container(
+                &id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+            )
+            .await;
+        result
+    }
+
+    async fn captured_output(&self, id: &str) -> Result<Captured> {
+        self.start_container(id).await?;
+        let mut wait = self.docker.wait_container(
+            id,
+            Some(WaitContainerOptions {
+                condition: "not-running".into(),
+            }),
+        );
+        let code = match wait.next().await {
+            Some(Ok(r)) => r.status_code,
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+            Some(Err(e)) => return Err(api_error("wait for robodev's helper container", e)),
+            None => 0,
+        };
+        let mut out = Captured {
+            code: code as i32,
+            ..Default::default()
+        };
+        let mut sink = |stream: Output, bytes: &[u8]| {
+            let text = String::from_utf8_lossy(bytes);
+            match stream {
+                Output::Stdout => out.stdout.push_str(&text),
+                Output::Stderr => out.stderr.push_str(&text),
+            }
+        };
+        self.logs(id, false, None, &mut sink).await?;
+        Ok(out)
     }
 
     /// The container's log, chunk by chunk, to `sink`.

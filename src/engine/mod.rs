@@ -10,4 +10,4 @@ mod stdio;
 
 pub use build::{BuildOptions, BuildOutput, BuildWatcher, base_image_help};
 pub use connection::Engine;
-pub use containers::{ContainerState, LabelledImage, ManagedContainer, Output};
+pub use containers::{Captured, ContainerState, LabelledImage, ManagedContainer, Output};

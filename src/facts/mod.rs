@@ -1,9 +1,11 @@
 //! What is true of this host and of this engine, gathered once and handed to planning as plain
 //! data, so tests can make up any host they like. Probing takes paths, never a profile.
 
+pub mod condition;
 pub mod devices;
 pub mod engine;
 pub mod host;
+pub mod package_xml;
 pub mod workspace;
 
 pub use devices::DeviceNode;

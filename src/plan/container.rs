@@ -1,7 +1,7 @@
 //! The container half of a plan: everything `docker create` would be told, as plain data.
 //! `base` fills in what every environment gets; each file of `hardware/` adds its feature.
 
-use super::image::ImagePlan;
+use super::image::{CCACHE_DIR, ImagePlan};
 use super::labels;
 use super::user::ContainerUser;
 use crate::facts::Workspace;
@@ -216,6 +216,48 @@ impl ContainerPlan {
     }
 }
 
+/// A throw-away container of robodev's own (the dependency resolver): root, the host network,
+/// the image's entrypoint bypassed, labelled as a run of robodev so `ls` and `clean` skip it.
+pub fn base_for_tool(image: &ImagePlan, purpose: &str) -> ContainerPlan {
+    ContainerPlan {
+        name: String::new(),
+        image: image.tag.clone(),
+        user: ContainerUser {
+            name: "root".into(),
+            uid: 0,
+            gid: 0,
+            home: "/root".into(),
+        },
+        working_dir: "/".into(),
+        workspace_host: String::new(),
+        workspace_target: String::new(),
+        env: BTreeMap::new(),
+        labels: BTreeMap::from([
+            (labels::RUN.to_string(), "true".to_string()),
+            ("robodev.tool".to_string(), purpose.to_string()),
+        ]),
+        mounts: Vec::new(),
+        devices: Vec::new(),
+        device_cgroup_rules: Vec::new(),
+        group_add: Vec::new(),
+        group_names: Vec::new(),
+        network_mode: super::image::BUILD_NETWORK.to_string(),
+        ipc_mode: None,
+        shm_size: None,
+        privileged: false,
+        init: true,
+        cap_add: Vec::new(),
+        cap_drop: Vec::new(),
+        security_opt: Vec::new(),
+        gpu_requests: Vec::new(),
+        runtime: None,
+        volumes: Vec::new(),
+        x11_cookie: None,
+        notices: Vec::new(),
+        problems: Vec::new(),
+    }
+}
+
 /// `security.debug`: attaching a debugger or a profiler to a running process (gdb -p, perf,
 /// strace) needs ptrace of any process; starting a program under gdb does not.
 fn security_caps(profile: &Profile) -> Vec<String> {
@@ -315,34 +357,58 @@ pub fn base(
                 target,
                 readonly,
                 shared,
-            } => {
-                let name = volume_name(&plan.name, source, *shared);
-                let mut volume_labels = BTreeMap::from([
-                    (labels::MANAGED.to_string(), "true".to_string()),
-                    (labels::PROFILE.to_string(), profile.name.clone()),
-                ]);
-                if *shared {
-                    volume_labels.insert(labels::SHARED.to_string(), "true".to_string());
-                } else {
-                    volume_labels.insert(labels::CONTAINER.to_string(), plan.name.clone());
-                    volume_labels.insert(
-                        labels::WORKSPACE.to_string(),
-                        workspace.root.display().to_string(),
-                    );
-                }
-                plan.volumes.push(VolumePlan {
-                    name: name.clone(),
-                    labels: volume_labels,
-                });
-                plan.push_mount(MountKind::Volume, name, target.clone(), *readonly)
-            }
+            } => add_volume(
+                &mut plan, profile, workspace, source, target, *readonly, *shared,
+            ),
             MountSpec::Tmpfs { target } => {
                 plan.push_mount(MountKind::Tmpfs, "", target.clone(), false)
             }
+        }
+    }
+    if profile.dependencies.ccache {
+        // colcon's CMake builds go through ccache (CMake reads these variables), into a
+        // volume of this environment, so a clean rebuild of the workspace is fast.
+        add_volume(
+            &mut plan, profile, workspace, "ccache", CCACHE_DIR, false, false,
+        );
+        plan.env.insert("CCACHE_DIR".into(), CCACHE_DIR.into());
+        for var in ["CMAKE_C_COMPILER_LAUNCHER", "CMAKE_CXX_COMPILER_LAUNCHER"] {
+            plan.env.insert(var.into(), "ccache".into());
         }
     }
     for (k, v) in &profile.env {
         plan.env.insert(k.clone(), v.clone());
     }
     plan
+}
+
+/// A named volume robodev creates for this environment (or shared by all), labelled as its.
+fn add_volume(
+    plan: &mut ContainerPlan,
+    profile: &Profile,
+    workspace: &Workspace,
+    source: &str,
+    target: &str,
+    readonly: bool,
+    shared: bool,
+) {
+    let name = volume_name(&plan.name, source, shared);
+    let mut volume_labels = BTreeMap::from([
+        (labels::MANAGED.to_string(), "true".to_string()),
+        (labels::PROFILE.to_string(), profile.name.clone()),
+    ]);
+    if shared {
+        volume_labels.insert(labels::SHARED.to_string(), "true".to_string());
+    } else {
+        volume_labels.insert(labels::CONTAINER.to_string(), plan.name.clone());
+        volume_labels.insert(
+            labels::WORKSPACE.to_string(),
+            workspace.root.display().to_string(),
+        );
+    }
+    plan.volumes.push(VolumePlan {
+        name: name.clone(),
+        labels: volume_labels,
+    });
+    plan.push_mount(MountKind::Volume, name, target, readonly);
 }

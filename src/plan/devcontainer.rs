@@ -12,6 +12,7 @@ use super::user::PORTABLE_USER;
 use super::{Plan, PlanInputs};
 use crate::error::Result;
 use crate::facts::{DeviceNode, Display, EngineFacts, HostFacts, HostUser, Workspace};
+use crate::lockfile::dependencies::LockedDependencies;
 use crate::profile::{GpuMode, Profile};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -87,8 +88,12 @@ pub fn portable_workspace() -> Workspace {
     }
 }
 
-/// The `.devcontainer/` files for a profile.
-pub fn for_profile(profile: &Profile, templates: Option<PathBuf>) -> Result<DevcontainerFiles> {
+/// The `.devcontainer/` files for a profile, with the workspace's locked dependencies.
+pub fn for_profile(
+    profile: &Profile,
+    templates: Option<PathBuf>,
+    dependencies: Option<&LockedDependencies>,
+) -> Result<DevcontainerFiles> {
     let engine = EngineFacts::default();
     let plan = super::make(PlanInputs {
         profile,
@@ -96,9 +101,10 @@ pub fn for_profile(profile: &Profile, templates: Option<PathBuf>) -> Result<Devc
         engine: &engine,
         workspace: &portable_workspace(),
         templates: templates.clone(),
+        dependencies,
     })?;
     let templates = templates.or_else(|| profile.templates.as_ref().map(PathBuf::from));
-    generate(&plan, &Renderer::new(templates))
+    generate(&plan, &Renderer::new(templates), dependencies.is_some())
 }
 
 /// Files written into `.devcontainer/`.
@@ -146,7 +152,12 @@ fn mount_string(kind: &MountKind, source: &str, target: &str, readonly: bool) ->
 }
 
 /// The files for a plan made with `portable_host` and `portable_workspace`.
-pub fn generate(plan: &Plan, renderer: &Renderer) -> Result<DevcontainerFiles> {
+/// `dependencies_locked`: robodev.lock's dependencies are in the image, so no rosdep at create.
+pub fn generate(
+    plan: &Plan,
+    renderer: &Renderer,
+    dependencies_locked: bool,
+) -> Result<DevcontainerFiles> {
     let c = &plan.container;
     let user = &plan.user;
     let mut build_args = Map::new();
@@ -204,7 +215,16 @@ pub fn generate(plan: &Plan, renderer: &Renderer) -> Result<DevcontainerFiles> {
         {
             continue;
         }
-        mounts.push(mount_string(&m.kind, &m.source, &m.target, m.readonly));
+        // An environment's own volume: named after the dev container on the opening machine
+        // (`${devcontainerId}`), not after a container name robodev would give.
+        let own_prefix = format!("{}-", c.name);
+        let source = match m.source.strip_prefix(&own_prefix) {
+            Some(rest) if m.kind == MountKind::Volume => {
+                format!("robodev-${{devcontainerId}}-{rest}")
+            }
+            _ => m.source.clone(),
+        };
+        mounts.push(mount_string(&m.kind, &source, &m.target, m.readonly));
     }
     // The dev container is started by VS Code, not robodev: what depends on the opening
     // machine is made there right before each start by `robodev-initialize`, in a directory of
@@ -300,14 +320,17 @@ pub fn generate(plan: &Plan, renderer: &Renderer) -> Result<DevcontainerFiles> {
         "postStartCommand".into(),
         json!(["sh", format!("{STATE_INSIDE}/robodev-groups")]),
     );
-    doc.insert(
-        "postCreateCommand".into(),
-        json!(
-            "if command -v rosdep >/dev/null && [ -d src ]; then \
-             (rosdep update && rosdep install --from-paths src --ignore-src -y -r) \
-             || echo 'robodev: rosdep skipped (offline?)'; fi"
-        ),
-    );
+    // With robodev.lock the image already has the workspace's dependencies.
+    if !dependencies_locked {
+        doc.insert(
+            "postCreateCommand".into(),
+            json!(
+                "if command -v rosdep >/dev/null && [ -d src ]; then \
+                 (rosdep update && rosdep install --from-paths src --ignore-src -y -r) \
+                 || echo 'robodev: rosdep skipped (offline?)'; fi"
+            ),
+        );
+    }
     doc.insert(
         "customizations".into(),
         json!({"vscode": {"extensions": extensions(plan), "settings": settings}}),

@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 /// bridge, and a bridged build step may have no route out.
 pub const BUILD_NETWORK: &str = "host";
 
+/// Where the compiler cache volume is mounted (the image makes it the user's).
+pub const CCACHE_DIR: &str = "/ccache";
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ImagePlan {
     pub profile: String,
@@ -51,6 +54,9 @@ pub fn tooling_packages(profile: &Profile, feature_packages: &[&str]) -> Vec<Str
         Shell::Bash | Shell::Sh => {}
     }
     feature_packages.iter().for_each(|p| add(p));
+    if profile.dependencies.ccache {
+        add("ccache");
+    }
     packages
 }
 
@@ -72,10 +78,18 @@ fn rc_lines(profile: &Profile, ext: &str) -> Vec<String> {
     lines
 }
 
+/// The workspace's locked dependencies, installed in their own layer after ROS.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DependencyLayer {
+    pub apt: Vec<String>,
+    pub pip: Vec<String>,
+}
+
 pub fn plan_image(
     profile: &Profile,
     user: &ContainerUser,
     feature_packages: &[&str],
+    deps: &DependencyLayer,
     renderer: &Renderer,
 ) -> Result<ImagePlan> {
     let env: Vec<serde_json::Value> = profile
@@ -102,6 +116,8 @@ pub fn plan_image(
         "env": env,
         "entrypoint": ENTRYPOINT,
         "volume_targets": volume_targets(profile),
+        "deps_apt": deps.apt,
+        "deps_pip": deps.pip,
     });
     let dockerfile = renderer.render("Dockerfile.j2", &context_vars)?;
     let mut context = BTreeMap::new();
@@ -121,13 +137,57 @@ pub fn plan_image(
         build_args.insert("ROBODEV_GID".to_string(), user.gid.to_string());
     }
 
+    Ok(finish(
+        profile,
+        &format!("robodev/{}", profile.name),
+        dockerfile,
+        context,
+        build_args,
+    ))
+}
+
+/// The image of `rosdep resolve`: the environment's base, tooling and ROS layers (the same
+/// instructions, so the same cached layers) and rosdep.
+pub fn plan_resolver_image(
+    profile: &Profile,
+    user: &ContainerUser,
+    feature_packages: &[&str],
+    renderer: &Renderer,
+) -> Result<ImagePlan> {
+    let vars = json!({
+        "profile": profile.name,
+        "base_image": profile.base_image,
+        "platform": profile.platform,
+        "tooling_packages": tooling_packages(profile, feature_packages),
+        "ros_packages": profile.ros_packages,
+        "rosdep_package": profile.distro.rosdep_package,
+    });
+    let _ = user;
+    let dockerfile = renderer.render("resolver.j2", &vars)?;
+    Ok(finish(
+        profile,
+        &format!("robodev/{}-resolver", profile.name),
+        dockerfile,
+        BTreeMap::new(),
+        BTreeMap::new(),
+    ))
+}
+
+/// Hash, tag and label a rendered image.
+fn finish(
+    profile: &Profile,
+    repository: &str,
+    dockerfile: String,
+    context: BTreeMap<String, String>,
+    build_args: BTreeMap<String, String>,
+) -> ImagePlan {
     let hash = image_hash(
         &dockerfile,
         &context,
         &build_args,
         profile.platform.as_deref(),
     );
-    let tag = format!("robodev/{}:{}", profile.name, &hash[..12]);
+    let tag = format!("{repository}:{}", &hash[..12]);
     let labels = BTreeMap::from([
         (labels::PROFILE.to_string(), profile.name.clone()),
         (labels::HASH.to_string(), hash.clone()),
@@ -136,7 +196,7 @@ pub fn plan_image(
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ]);
-    Ok(ImagePlan {
+    ImagePlan {
         profile: profile.name.clone(),
         dockerfile,
         context,
@@ -146,20 +206,24 @@ pub fn plan_image(
         hash,
         tag,
         labels,
-    })
+    }
 }
 
 /// Where named volumes are mounted: the image makes these directories and gives them to the
 /// user, because a new volume starts as a copy of its mount point (root-owned otherwise).
 fn volume_targets(profile: &Profile) -> Vec<&str> {
-    profile
+    let mut targets: Vec<&str> = profile
         .mounts
         .iter()
         .filter_map(|m| match m {
             MountSpec::Volume { target, .. } => Some(target.as_str()),
             _ => None,
         })
-        .collect()
+        .collect();
+    if profile.dependencies.ccache {
+        targets.push(CCACHE_DIR);
+    }
+    targets
 }
 
 /// Length-prefixed fields, so no two different inputs can produce the same byte stream.

@@ -6,6 +6,7 @@
 //! container, `devcontainer` turns the plan into `.devcontainer/`.
 
 pub mod container;
+pub mod dependencies;
 pub mod devcontainer;
 pub mod exec;
 pub mod hardware;
@@ -16,12 +17,13 @@ pub mod user;
 
 use crate::error::Result;
 use crate::facts::{EngineFacts, HostFacts, Workspace};
+use crate::lockfile::dependencies::{LockedDependencies, LockedKey};
 use crate::notice::Notice;
 use crate::profile::{GpuMode, Profile};
 use container::ContainerPlan;
 use exec::ExecPlan;
 use hardware::Context;
-use image::{ImagePlan, plan_image};
+use image::{DependencyLayer, ImagePlan, plan_image};
 use render::Renderer;
 use std::path::PathBuf;
 use user::ContainerUser;
@@ -44,6 +46,8 @@ pub struct PlanInputs<'a> {
     pub workspace: &'a Workspace,
     /// `--templates`; the profile's `templates:` applies when this is `None`.
     pub templates: Option<PathBuf>,
+    /// The workspace's locked dependencies for this profile (robodev.lock), if any.
+    pub dependencies: Option<&'a LockedDependencies>,
 }
 
 /// The image half alone: what `clean` needs to know which tag a profile builds now.
@@ -54,11 +58,24 @@ pub struct ImageOnly {
     pub image: ImagePlan,
 }
 
+/// The dependency layer of the development image: every locked key but documentation-only ones.
+pub fn dependency_layer(locked: Option<&LockedDependencies>) -> DependencyLayer {
+    let Some(locked) = locked else {
+        return DependencyLayer::default();
+    };
+    let needed = |k: &LockedKey| k.types.iter().any(|t| t != "doc");
+    DependencyLayer {
+        apt: locked.apt(needed),
+        pip: locked.pip(needed),
+    }
+}
+
 pub fn image_only(
     profile: &Profile,
     host: &HostFacts,
     engine: &EngineFacts,
     templates: Option<PathBuf>,
+    dependencies: Option<&LockedDependencies>,
 ) -> Result<ImageOnly> {
     let templates = templates.or_else(|| profile.templates.as_ref().map(PathBuf::from));
     let renderer = Renderer::new(templates);
@@ -66,7 +83,8 @@ pub fn image_only(
     let (ctx, gpu_note) = context(profile, host, engine, &user);
     let packages = hardware::system_packages(&ctx);
     let gpu = ctx.gpu;
-    let mut image = plan_image(profile, &user, &packages, &renderer)?;
+    let deps = dependency_layer(dependencies);
+    let mut image = plan_image(profile, &user, &packages, &deps, &renderer)?;
     // Not part of the hash: who built it, for `clean` on a shared engine.
     image.labels.insert(
         labels::OWNER.to_string(),
@@ -107,13 +125,14 @@ pub fn make(inputs: PlanInputs<'_>) -> Result<Plan> {
         engine,
         workspace,
         templates,
+        dependencies,
     } = inputs;
     let ImageOnly {
         user,
         gpu,
         gpu_note,
         image,
-    } = image_only(profile, host, engine, templates)?;
+    } = image_only(profile, host, engine, templates, dependencies)?;
     let mut container = container::base(profile, workspace, &image, &user);
     hardware::plan_all(&context(profile, host, engine, &user).0, &mut container);
     if let Some(note) = gpu_note {
@@ -129,6 +148,17 @@ pub fn make(inputs: PlanInputs<'_>) -> Result<Plan> {
         image,
         container,
     })
+}
+
+/// The hardware features' system packages for a profile (the resolver's tooling layer must
+/// be the environment's).
+pub fn tooling_features(
+    profile: &Profile,
+    host: &HostFacts,
+    engine: &EngineFacts,
+) -> Vec<&'static str> {
+    let user = ContainerUser::for_profile(profile, &host.user);
+    hardware::system_packages(&context(profile, host, engine, &user).0)
 }
 
 /// `doctor`'s hardware lines for a profile on this host and engine: the same functions that

@@ -23,6 +23,7 @@ pub static TEMPLATES: &[(&str, &str)] = &[
         "dockerignore.j2",
         include_str!("../../templates/dockerignore.j2"),
     ),
+    ("resolver.j2", include_str!("../../templates/resolver.j2")),
     (
         "devcontainer-initialize.j2",
         include_str!("../../templates/devcontainer-initialize.j2"),

@@ -66,6 +66,10 @@ pub struct Distro {
     pub images: Images,
     /// Where `setup.bash` lives; `None` when ROS is installed into /usr by the OS.
     pub setup_dir: Option<&'static str>,
+    /// The apt package with the `rosdep` command.
+    pub rosdep_package: &'static str,
+    /// The distro name rosdep knows (`--rosdistro`); `None` when rosdep has no such distro.
+    pub rosdistro: Option<&'static str>,
 }
 
 use Variant::*;
@@ -88,6 +92,8 @@ pub static DISTROS: &[Distro] = &[
         end_of_life: Some("2027-05-31"),
         variants: ROS2_VARIANTS,
         images: Images::OfficialRos,
+        rosdep_package: "python3-rosdep",
+        rosdistro: Some("humble"),
         setup_dir: Some("/opt/ros/humble"),
     },
     Distro {
@@ -98,6 +104,8 @@ pub static DISTROS: &[Distro] = &[
         end_of_life: Some("2029-05-31"),
         variants: ROS2_VARIANTS,
         images: Images::OfficialRos,
+        rosdep_package: "python3-rosdep",
+        rosdistro: Some("jazzy"),
         setup_dir: Some("/opt/ros/jazzy"),
     },
     Distro {
@@ -108,6 +116,8 @@ pub static DISTROS: &[Distro] = &[
         end_of_life: Some("2026-11-30"),
         variants: ROS2_VARIANTS,
         images: Images::OfficialRos,
+        rosdep_package: "python3-rosdep",
+        rosdistro: Some("kilted"),
         setup_dir: Some("/opt/ros/kilted"),
     },
     Distro {
@@ -118,6 +128,8 @@ pub static DISTROS: &[Distro] = &[
         end_of_life: None,
         variants: ROS2_VARIANTS,
         images: Images::OfficialRos,
+        rosdep_package: "python3-rosdep",
+        rosdistro: Some("rolling"),
         setup_dir: Some("/opt/ros/rolling"),
     },
     Distro {
@@ -128,6 +140,8 @@ pub static DISTROS: &[Distro] = &[
         end_of_life: Some("2025-05-31"),
         variants: &[RosCore, RosBase, Perception, Desktop, DesktopFull],
         images: Images::OfficialRos,
+        rosdep_package: "python3-rosdep",
+        rosdistro: Some("noetic"),
         setup_dir: Some("/opt/ros/noetic"),
     },
     Distro {
@@ -145,6 +159,8 @@ pub static DISTROS: &[Distro] = &[
                 (Desktop, "ros-desktop-dev"),
             ],
         },
+        rosdep_package: "python3-rosdep2",
+        rosdistro: None,
         setup_dir: None,
     },
 ];

@@ -306,6 +306,22 @@ pub const CAPABILITIES: &[&str] = &[
     "ALL",
 ];
 
+/// A rosdep key: what package.xml files name (`python3-numpy`, `libopencv-dev`, `rclcpp`).
+pub fn rosdep_key(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.+".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a rosdep key (letters, digits, `_ - . +`)"
+        ))
+    }
+}
+
 /// A Docker volume name: starts alphanumeric, then letters, digits, `_ . -`.
 pub fn volume_name(s: &str) -> Result<(), String> {
     let ok = s.starts_with(|c: char| c.is_ascii_alphanumeric())

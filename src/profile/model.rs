@@ -83,6 +83,27 @@ impl HotplugClass {
     }
 }
 
+/// `dependencies:` of the profile.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Dependencies {
+    pub skip: Vec<String>,
+    pub keys: Vec<String>,
+    /// rosdep rules files, absolute.
+    pub sources: Vec<String>,
+    pub ccache: bool,
+}
+
+impl Default for Dependencies {
+    fn default() -> Dependencies {
+        Dependencies {
+            skip: Vec::new(),
+            keys: Vec::new(),
+            sources: Vec::new(),
+            ccache: true,
+        }
+    }
+}
+
 /// What the environment may do beyond an ordinary container. The defaults are the safer set;
 /// `debug: true` restores what debuggers attaching to running processes need.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -183,6 +204,7 @@ pub struct Profile {
     /// Directory of template overrides, absolute.
     pub templates: Option<String>,
     pub security: Security,
+    pub dependencies: Dependencies,
     /// Things worth telling the user that are not errors (end of life, privileged).
     #[serde(skip)]
     pub warnings: Vec<Notice>,

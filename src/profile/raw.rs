@@ -36,6 +36,7 @@ pub const FIELDS: &[&str] = &[
     "git_config",
     "templates",
     "security",
+    "dependencies",
 ];
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -75,6 +76,24 @@ pub struct RawProfile {
     /// A directory of templates overriding the shipped ones by name (relative to the profile).
     pub templates: Option<Sourced<String>>,
     pub security: Option<RawSecurity>,
+    pub dependencies: Option<RawDependencies>,
+}
+
+/// `dependencies:` — how the workspace's rosdep keys are resolved and installed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDependencies {
+    /// Keys not to install (provided some other way).
+    #[serde(default)]
+    pub skip: Vec<Sourced<String>>,
+    /// Keys to install although no package.xml names them.
+    #[serde(default)]
+    pub keys: Vec<Sourced<String>>,
+    /// rosdep rules files (YAML), relative to the profile, read besides the image's sources.
+    #[serde(default)]
+    pub sources: Vec<Sourced<String>>,
+    /// A compiler cache volume per environment for colcon's CMake builds (default true).
+    pub ccache: Option<Sourced<bool>>,
 }
 
 /// `security:` — what the environment may do beyond an ordinary container.
@@ -272,6 +291,14 @@ impl RawProfile {
                 debug: c.debug.or(p.debug),
                 sudo: c.sudo.or(p.sudo),
                 cap_drop: c.cap_drop.or(p.cap_drop),
+            }),
+            dependencies: merge_option(self.dependencies, child.dependencies, |p, c| {
+                RawDependencies {
+                    skip: [p.skip, c.skip].concat(),
+                    keys: [p.keys, c.keys].concat(),
+                    sources: [p.sources, c.sources].concat(),
+                    ccache: c.ccache.or(p.ccache),
+                }
             }),
         }
     }

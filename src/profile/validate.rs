@@ -6,7 +6,7 @@ use super::extends::LoadedProfile;
 use super::file::Origin;
 use super::grammar;
 use super::model::{
-    DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile, Security, Shell, UserMode,
+    Dependencies, DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile, Security, Shell, UserMode,
 };
 use super::raw::{RawMount, RawProfile};
 use super::search::BUILTIN;
@@ -85,6 +85,7 @@ impl Profile {
             git_config: flag(&raw.git_config),
             templates: templates(raw)?,
             security: security(raw)?,
+            dependencies: dependencies(raw)?,
             warnings,
             shadows_builtin,
         })
@@ -505,6 +506,49 @@ fn hotplug(raw: &RawProfile) -> Result<Vec<HotplugClass>> {
     }
     hotplug.sort();
     Ok(hotplug)
+}
+
+/// `dependencies:` — rosdep keys to skip or add, rules files, ccache.
+fn dependencies(raw: &RawProfile) -> Result<Dependencies> {
+    let Some(deps) = &raw.dependencies else {
+        return Ok(Dependencies::default());
+    };
+    let keys = |list: &[Sourced<String>], field: &str| -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for (i, k) in list.iter().enumerate() {
+            let field = format!("dependencies.{field}[{}]", local_index(list, i));
+            check(k, field, grammar::rosdep_key(&k.value))?;
+            if !out.contains(&k.value) {
+                out.push(k.value.clone());
+            }
+        }
+        Ok(out)
+    };
+    let mut sources = Vec::new();
+    for (i, src) in deps.sources.iter().enumerate() {
+        let field = format!("dependencies.sources[{}]", local_index(&deps.sources, i));
+        check(src, field.clone(), grammar::safe_path(&src.value, false))?;
+        let base = std::path::Path::new(&src.pos.file)
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        let path = crate::paths::resolve_against(base, &src.value);
+        if !path.is_file() {
+            return Err(bad_help(
+                src,
+                field,
+                format!("`{}` is not a file", path.display()),
+                "a rosdep rules file (YAML: `key: {debian: [package]}`), relative to this profile"
+                    .into(),
+            ));
+        }
+        sources.push(path.display().to_string());
+    }
+    Ok(Dependencies {
+        skip: keys(&deps.skip, "skip")?,
+        keys: keys(&deps.keys, "keys")?,
+        sources,
+        ccache: deps.ccache.as_ref().is_none_or(|c| c.value),
+    })
 }
 
 /// `security:` — each field defaults to the safer choice (`Security::default`).

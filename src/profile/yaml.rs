@@ -11,19 +11,24 @@ use std::cell::RefCell;
 /// Parse one profile file, turning serde-saphyr errors into errors with a field path.
 pub fn parse(file: &ProfileFile) -> Result<RawProfile> {
     let display = file.origin.display();
-    let path = RefCell::new(String::new());
-    let result: std::result::Result<RawProfile, serde_saphyr::Error> =
-        sourced::with_file(&display, || {
-            serde_saphyr::with_deserializer_from_str_with_options(&file.text, options(), |de| {
-                serde_path_to_error::deserialize(de).map_err(|e| {
-                    *path.borrow_mut() = e.path().to_string();
-                    e.into_inner()
-                })
-            })
-        });
-    let raw = result.map_err(|e| yaml_error(&display, &path.into_inner(), &e))?;
+    let raw: RawProfile = from_str(&file.text, &display)?;
     check_version(&display, &raw)?;
     Ok(raw)
+}
+
+/// Any of robodev's YAML files (profiles, robodev.lock) into `T`, errors with file, line,
+/// column and field path, under the same small budget.
+pub fn from_str<T: serde::de::DeserializeOwned>(text: &str, display: &str) -> Result<T> {
+    let path = RefCell::new(String::new());
+    let result: std::result::Result<T, serde_saphyr::Error> = sourced::with_file(display, || {
+        serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                *path.borrow_mut() = e.path().to_string();
+                e.into_inner()
+            })
+        })
+    });
+    result.map_err(|e| yaml_error(display, &path.into_inner(), &e))
 }
 
 /// A profile is a few dozen lines: a budget that size stops alias bombs and absurd nesting in

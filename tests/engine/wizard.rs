@@ -49,7 +49,7 @@ fn the_init_wizard_on_a_terminal() {
     }
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("no robodev.yaml; screen:\n{}", term.screen()));
-    assert!(text.contains("distro: \"humble\""), "{text}");
+    assert!(text.contains("extends: \"humble\""), "{text}");
     assert!(text.contains("hotplug: [\"serial\"]"), "{text}");
     assert!(text.contains("x11: true"), "{text}");
     assert!(text.contains("htop"), "{text}");

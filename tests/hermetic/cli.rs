@@ -141,7 +141,7 @@ fn template_overrides_by_name() {
         .success();
     let df = std::fs::read_to_string(dir.path().join("out/Dockerfile")).unwrap();
     // One layer for robodev's tooling, then the profile's own packages.
-    assert!(df.contains("RUN echo custom sudo\n"), "{df}");
+    assert!(df.contains("RUN echo custom sudo ccache\n"), "{df}");
     assert!(
         df.contains("RUN echo custom build-essential cmake git"),
         "{df}"

@@ -40,7 +40,8 @@ fn generated_files_pass_the_official_schema() {
     ];
     for yaml in profiles {
         let p = plan(&profile_from(yaml).unwrap());
-        let doc = json_of(&robodev::plan::devcontainer::for_profile(&p.profile, None).unwrap());
+        let doc =
+            json_of(&robodev::plan::devcontainer::for_profile(&p.profile, None, None).unwrap());
         let errors: Vec<String> = validator
             .iter_errors(&doc)
             .map(|e| format!("{e} at {}", e.instance_path))
@@ -58,7 +59,7 @@ fn devcontainer_agrees_with_the_plan() {
         &profile_from("version: 1\nextends: jazzy\ngpu: nvidia\nhotplug: [serial]\nx11: true\nsecurity: {debug: true}\n")
             .unwrap(),
     );
-    let files = robodev::plan::devcontainer::for_profile(&p.profile, None).unwrap();
+    let files = robodev::plan::devcontainer::for_profile(&p.profile, None, None).unwrap();
     assert_eq!(files.dockerfile, p.image.dockerfile);
     let doc = json_of(&files);
     // The folder's own name on the machine that opens it, not the generating machine's.
@@ -115,10 +116,10 @@ fn devcontainer_agrees_with_the_plan() {
 
 #[test]
 fn generation_is_deterministic() {
-    let a = robodev::plan::devcontainer::for_profile(&builtin("humble"), None)
+    let a = robodev::plan::devcontainer::for_profile(&builtin("humble"), None, None)
         .unwrap()
         .devcontainer_json;
-    let b = robodev::plan::devcontainer::for_profile(&builtin("humble"), None)
+    let b = robodev::plan::devcontainer::for_profile(&builtin("humble"), None, None)
         .unwrap()
         .devcontainer_json;
     assert_eq!(a, b);
@@ -134,7 +135,7 @@ fn the_committed_files_are_the_same_for_every_teammate() {
         "version: 1\nextends: jazzy\ngpu: dri\nx11: true\nwayland: true\naudio: true\nssh_agent: true\ngit_config: true\nhotplug: [serial]\ndevices: [/dev/ttyUSB0, {path: /dev/video9, optional: true}]\nmounts: [\"~/datasets:/data:ro\", \"maps:/maps\"]\n",
     )
     .unwrap();
-    let files = robodev::plan::devcontainer::for_profile(&profile, None).unwrap();
+    let files = robodev::plan::devcontainer::for_profile(&profile, None, None).unwrap();
     let all: String = std::iter::once(files.devcontainer_json.clone())
         .chain(files.context.iter().map(|(_, c, _)| c.clone()))
         .collect();
