@@ -3,6 +3,7 @@
 
 mod support;
 
+mod dependencies;
 mod devcontainer_cli;
 mod faults;
 mod hardware;

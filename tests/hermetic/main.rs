@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod dependencies;
 mod devcontainer;
 mod hostile;
 mod injection;
