@@ -57,6 +57,7 @@ struct CleanRow {
     image: String,
     size_mb: i64,
     owner: String,
+    workspace: String,
     action: &'static str,
 }
 
@@ -103,6 +104,11 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
     for image in engine.labelled_images().await? {
         let hash = image.labels.get(labels::HASH).cloned().unwrap_or_default();
         let owner = image.labels.get(labels::OWNER).cloned().unwrap_or_default();
+        let workspace = image
+            .labels
+            .get(labels::WORKSPACE)
+            .cloned()
+            .unwrap_or_default();
         let used = keep.contains(&image.id);
         for tag in image.tags.iter().filter(|t| is_robodev_tag(t, &hash)) {
             let action = if used || keep.contains(tag) {
@@ -124,6 +130,7 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
                 } else {
                     owner.clone()
                 },
+                workspace: workspace.clone(),
                 action,
             });
         }
@@ -138,8 +145,16 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
         .collect();
     for r in &acted {
         print_out(&format!(
-            "{} {} ({} MB, built by {})",
-            r.action, r.image, r.size_mb, r.owner
+            "{} {} ({} MB, built by {} in {})",
+            r.action,
+            r.image,
+            r.size_mb,
+            r.owner,
+            if r.workspace.is_empty() {
+                "?"
+            } else {
+                &r.workspace
+            }
         ));
     }
     if acted.is_empty() {

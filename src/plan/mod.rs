@@ -133,6 +133,12 @@ pub fn make(inputs: PlanInputs<'_>) -> Result<Plan> {
         gpu_note,
         image,
     } = image_only(profile, host, engine, templates, dependencies)?;
+    let mut image = image;
+    // Not part of the hash either: which workspace built it, for `clean` on a shared engine.
+    image.labels.insert(
+        labels::WORKSPACE.to_string(),
+        workspace.root.display().to_string(),
+    );
     let mut container = container::base(profile, workspace, &image, &user);
     hardware::plan_all(&context(profile, host, engine, &user).0, &mut container);
     if let Some(note) = gpu_note {

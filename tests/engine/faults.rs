@@ -441,6 +441,7 @@ fn clean_leaves_other_users_images_unless_all() {
         "{default}"
     );
     assert!(default["owner"].as_str().unwrap().starts_with(user));
+    assert_eq!(default["workspace"], theirs.path().to_str().unwrap());
     let all = row(&rows(&["clean", "--dry-run", "--all", "--json"]));
     assert_eq!(all["action"], "would remove");
     let _ = docker(&["rmi", &tag]);
