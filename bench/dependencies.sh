@@ -24,6 +24,7 @@ printf '%%YAML 1.1\n---\ndistributions: {}\ntype: index\nversion: 4\n' > rosdep/
   echo "bench-tree:"; echo "  debian: [tree]"
   echo "bench-jq:"; echo "  debian: [jq]"
   echo "bench-added:"; echo "  debian: [file]"
+  echo "cmake:"; echo "  debian: [cmake]"
 } > rosdep/rules.yaml
 for i in $(seq 200); do
   mkdir -p "src/group$((i % 10))/pkg$i"

@@ -20,6 +20,9 @@ command -v weston >/dev/null 2>&1 || need_pkgs+=(weston wayland-utils)
 command -v pulseaudio >/dev/null 2>&1 || need_pkgs+=(pulseaudio pulseaudio-utils)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 command -v mcookie >/dev/null 2>&1 || need_pkgs+=(util-linux)
+# Team images: a real registry (CNCF Distribution) and htpasswd for its authenticated instance.
+command -v docker-registry >/dev/null 2>&1 || need_pkgs+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || need_pkgs+=(apache2-utils)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   as_root apt-get update -qq

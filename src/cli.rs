@@ -55,6 +55,12 @@ pub struct BuildFlags {
     /// updating it
     #[arg(long)]
     pub locked: bool,
+    /// Build locally even when the team's registry has the image
+    #[arg(long, conflicts_with = "offline")]
+    pub build: bool,
+    /// Never contact the registry (build what is missing)
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +204,17 @@ pub enum Command {
         /// Replace files that robodev did not write
         #[arg(long)]
         force: bool,
+    },
+    /// Build if needed and push the image to the profile's registry; record its digest in
+    /// robodev.lock so teammates and CI pull exactly it
+    #[command(
+        after_help = "Example:\n  robodev push             (the profile says `registry: ghcr.io/my-team`)"
+    )]
+    Push {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[command(flatten)]
+        build: BuildFlags,
     },
     /// Resolve the workspace's rosdep dependencies and write them to robodev.lock
     #[command(

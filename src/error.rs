@@ -40,6 +40,15 @@ pub enum Error {
         message: String,
         help: Option<String>,
     },
+    /// A registry did not give or take an image; `problem` says why, so a caller can fall back
+    /// to building.
+    #[error("{action}: {message}")]
+    Registry {
+        problem: RegistryProblem,
+        action: String,
+        message: String,
+        help: Option<String>,
+    },
     /// A Dockerfile step failed during `build`.
     #[error("build of {image} failed at step {step}: {message}")]
     Build {
@@ -73,6 +82,20 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a registry transfer failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistryProblem {
+    /// Nothing answered (stopped, offline, a wrong address).
+    Unreachable,
+    /// 401/403: no or wrong credentials.
+    Unauthorized,
+    /// The registry has no such tag or manifest.
+    Missing,
+    /// The image is not the one the lock or the hash names: never run.
+    Mismatch,
+    Other,
+}
 
 impl Error {
     pub fn usage(message: impl Into<String>) -> Self {
@@ -153,6 +176,7 @@ impl Error {
             | Error::Usage { help, .. }
             | Error::Engine { help, .. }
             | Error::Host { help, .. }
+            | Error::Registry { help, .. }
             | Error::CheckFailed { help, .. } => help.as_deref(),
             Error::Build { .. } => Some("run again with -v to see the whole build log"),
             _ => None,

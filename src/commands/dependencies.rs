@@ -29,12 +29,17 @@ pub enum LockMode {
     Check,
     /// `lock --update`: resolve even when it matches.
     Update,
+    /// `--offline`: never resolve (rosdep would need its sources); use the lock as it is and
+    /// say when it is stale.
+    Keep,
 }
 
 impl LockMode {
     pub fn from_flags(flags: &BuildFlags) -> LockMode {
         if flags.locked {
             LockMode::Check
+        } else if flags.offline {
+            LockMode::Keep
         } else {
             LockMode::Resolve
         }
@@ -69,7 +74,7 @@ pub async fn ensure_locked(
         // A dependency moved between packages: record it, no image changes.
         if let Some(locked) = current {
             let updated = deps::with_current_declarations(locked, &wanted);
-            if &updated != locked && mode != LockMode::Check {
+            if &updated != locked && mode == LockMode::Resolve {
                 lock.set_dependencies(&profile.name, updated);
                 lock.write()?;
             }
@@ -78,6 +83,15 @@ pub async fn ensure_locked(
     }
     if mode == LockMode::Check {
         return Err(stale_error(&lock.path, &profile.name, &diff));
+    }
+    if mode == LockMode::Keep {
+        s.ui.warn(format!(
+            "{} is out of date for profile {} (--offline: not resolving): {}",
+            crate::lockfile::LOCK_FILE,
+            profile.name,
+            diff.join("; ")
+        ));
+        return Ok(current.is_some());
     }
     let locked = resolve(s, engine, profile, &wanted).await?;
     let count = locked.keys.len();

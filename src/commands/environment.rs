@@ -1,6 +1,7 @@
 //! The environment's lifecycle: build, up, stop, down, status, logs.
 
 use super::dependencies::{LockMode, ensure_locked};
+use super::registry::{ensure_environment_image, pull_instead_of_build};
 use super::session::{
     Session, ensure_image, ensure_volumes, our_container, prepare_start, run_shell,
 };
@@ -18,6 +19,9 @@ pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> R
     let engine = Engine::connect().await?;
     ensure_locked(s, &engine, &profile, LockMode::from_flags(&flags)).await?;
     let plan = s.plan(&profile, Some(&engine)).await?;
+    if pull_instead_of_build(s, &engine, &plan, flags).await? {
+        return Ok(0);
+    }
     if ensure_image(s, &engine, &plan.image, flags).await? == BuildOutput::UpToDate {
         s.ui.info(format!(
             "{} is up to date (no build needed)",
@@ -120,7 +124,7 @@ pub async fn up(
     } else {
         plan
     };
-    ensure_image(s, &engine, &plan.image, flags).await?;
+    ensure_environment_image(s, &engine, &plan, flags).await?;
     ensure_running(s, &engine, &plan, recreate).await?;
     if detach {
         s.ui.info(format!(

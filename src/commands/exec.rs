@@ -2,9 +2,8 @@
 //! (a throw-away one).
 
 use super::dependencies::{LockMode, ensure_locked};
-use super::session::{
-    Session, ensure_image, ensure_volumes, our_container, prepare_start, run_shell, terminal,
-};
+use super::registry::ensure_environment_image;
+use super::session::{Session, ensure_volumes, our_container, prepare_start, run_shell, terminal};
 use crate::cli::BuildFlags;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -110,7 +109,7 @@ pub async fn run(
         },
         other => other,
     })?;
-    ensure_image(s, &engine, &plan.image, flags).await?;
+    ensure_environment_image(s, &engine, &plan, flags).await?;
     prepare_start(s, &plan)?;
     ensure_volumes(&engine, &plan).await?;
     let term = terminal();

@@ -102,7 +102,6 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
     let mut rows = Vec::new();
     let mut others = 0;
     for image in engine.labelled_images().await? {
-        let hash = image.labels.get(labels::HASH).cloned().unwrap_or_default();
         let owner = image.labels.get(labels::OWNER).cloned().unwrap_or_default();
         let workspace = image
             .labels
@@ -110,7 +109,11 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
             .cloned()
             .unwrap_or_default();
         let used = keep.contains(&image.id);
-        for tag in image.tags.iter().filter(|t| is_robodev_tag(t, &hash)) {
+        for tag in image
+            .tags
+            .iter()
+            .filter(|t| is_robodev_tag(t, &image.labels))
+        {
             let action = if used || keep.contains(tag) {
                 "kept (in use or current)"
             } else if owner != mine && !all {

@@ -12,7 +12,9 @@ mod init;
 mod listing;
 mod man;
 mod profiles;
+mod registry;
 mod session;
+mod transfer_progress;
 
 use crate::cli::{Cli, Command, ProfileCommand};
 use crate::error::Result;
@@ -63,6 +65,9 @@ pub async fn execute(cli: Cli) -> Result<i32> {
             output,
             force,
         } => profiles::generate(s, profile.profile.as_deref(), output, force).await,
+        Command::Push { profile, build } => {
+            registry::push(s, profile.profile.as_deref(), build).await
+        }
         Command::Lock {
             profile,
             update,

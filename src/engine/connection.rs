@@ -1,6 +1,6 @@
 //! Connecting to the engine (honouring DOCKER_HOST) and asking it about itself.
 
-use super::errors::{QUICK, api_error, connection_error, limited};
+use super::errors::{CONNECT, QUICK, api_error, connection_error, limited};
 use crate::error::Result;
 use crate::facts::EngineFacts;
 use bollard::Docker;
@@ -16,9 +16,13 @@ impl Engine {
         let docker = Docker::connect_with_defaults().map_err(|e| connection_error(&e))?;
         // The first call: an engine that accepts the connection and never answers is found out
         // here, in seconds.
-        let docker = limited(QUICK, "reach the Docker engine", docker.negotiate_version())
-            .await?
-            .map_err(|e| connection_error(&e))?;
+        let docker = limited(
+            CONNECT,
+            "reach the Docker engine",
+            docker.negotiate_version(),
+        )
+        .await?
+        .map_err(|e| connection_error(&e))?;
         let api_version = docker.client_version().to_string();
         Ok(Engine {
             docker,
@@ -38,6 +42,11 @@ impl Engine {
             api_version: self.api_version.clone(),
             runtimes,
             cdi_spec_dirs: info.cdi_spec_dirs.unwrap_or_default(),
+            platform: format!(
+                "{}/{}",
+                info.os_type.as_deref().unwrap_or("linux"),
+                crate::facts::engine::oci_arch(info.architecture.as_deref().unwrap_or("amd64"))
+            ),
         })
     }
 }

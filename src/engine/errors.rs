@@ -5,8 +5,12 @@ use crate::error::{Error, Result};
 use std::future::Future;
 use std::time::Duration;
 
-/// Inspecting and listing: an engine that has not answered in this time is hung.
-pub(crate) const QUICK: Duration = Duration::from_secs(5);
+/// The first contact (version negotiation): an engine that accepts the connection and has not
+/// answered in this time is hung.
+pub(crate) const CONNECT: Duration = Duration::from_secs(5);
+/// Inspecting and listing once connected: a busy engine (finishing a push, a large build) can
+/// take seconds; past this it is hung.
+pub(crate) const QUICK: Duration = Duration::from_secs(20);
 /// Creating, starting, removing: the engine may be busy, not hung.
 pub(crate) const MEDIUM: Duration = Duration::from_secs(30);
 

@@ -8,6 +8,18 @@ pub struct EngineFacts {
     pub api_version: String,
     pub runtimes: Vec<String>,
     pub cdi_spec_dirs: Vec<String>,
+    /// `linux/amd64`, `linux/arm64`: what the engine builds and runs by default.
+    pub platform: String,
+}
+
+/// The OCI name of an architecture as the engine reports it (`x86_64` → `amd64`).
+pub fn oci_arch(arch: &str) -> &str {
+    match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "armv7l" => "arm",
+        other => other,
+    }
 }
 
 impl EngineFacts {

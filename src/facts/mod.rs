@@ -2,6 +2,7 @@
 //! data, so tests can make up any host they like. Probing takes paths, never a profile.
 
 pub mod condition;
+pub mod credentials;
 pub mod devices;
 pub mod engine;
 pub mod host;

@@ -3,14 +3,16 @@
 //! sorted order and every list one entry per line, so diffs are small and reviewable.
 //!
 //! Sections are independent: `dependencies` (the rosdep resolution, per profile) is written by
-//! `robodev lock`; a writer of one section keeps every other section exactly as it found it,
+//! `robodev lock`, `images` (pushed digests) by `robodev push`; a writer of one section keeps every other section exactly as it found it,
 //! including sections a newer robodev added.
 
 pub mod dependencies;
+pub mod images;
 
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
 use dependencies::LockedDependencies;
+use images::LockedImage;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +28,9 @@ struct Document {
     version: u32,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     dependencies: BTreeMap<String, LockedDependencies>,
+    /// Pushed images: image hash → platform → repository and digest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    images: BTreeMap<String, BTreeMap<String, LockedImage>>,
     /// Sections this robodev does not know (written by a newer one): kept as they are.
     #[serde(flatten)]
     other: BTreeMap<String, serde_json::Value>,
@@ -84,6 +89,24 @@ impl LockFile {
 
     pub fn set_dependencies(&mut self, profile: &str, locked: LockedDependencies) {
         self.doc.dependencies.insert(profile.to_string(), locked);
+    }
+
+    /// The pushed image for an image hash and platform.
+    pub fn image(&self, hash: &str, platform: &str) -> Option<&LockedImage> {
+        self.doc.images.get(hash)?.get(platform)
+    }
+
+    pub fn set_image(&mut self, hash: &str, platform: &str, image: LockedImage) {
+        self.doc
+            .images
+            .entry(hash.to_string())
+            .or_default()
+            .insert(platform.to_string(), image);
+    }
+
+    /// Every image digest the lock names (`clean` keeps those images).
+    pub fn image_digests(&self) -> Vec<&LockedImage> {
+        self.doc.images.values().flat_map(|p| p.values()).collect()
     }
 
     /// The file's text: header, then the sections in a stable order.

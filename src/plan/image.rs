@@ -31,8 +31,10 @@ pub struct ImagePlan {
     pub network: String,
     /// sha256 over everything that determines the image.
     pub hash: String,
-    /// `robodev/<profile>:<hash prefix>`.
+    /// `REPOSITORY:<hash prefix>`.
     pub tag: String,
+    /// `robodev/<profile>` or `REGISTRY/NAMESPACE/<profile>`.
+    pub repository: String,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -139,7 +141,7 @@ pub fn plan_image(
 
     Ok(finish(
         profile,
-        &format!("robodev/{}", profile.name),
+        &repository(profile),
         dockerfile,
         context,
         build_args,
@@ -191,6 +193,7 @@ fn finish(
     let labels = BTreeMap::from([
         (labels::PROFILE.to_string(), profile.name.clone()),
         (labels::HASH.to_string(), hash.clone()),
+        (labels::REPOSITORY.to_string(), repository.to_string()),
         (
             labels::VERSION.to_string(),
             env!("CARGO_PKG_VERSION").to_string(),
@@ -205,6 +208,7 @@ fn finish(
         network: BUILD_NETWORK.to_string(),
         hash,
         tag,
+        repository: repository.to_string(),
         labels,
     }
 }
@@ -252,14 +256,32 @@ fn image_hash(
     hex::encode(h.finalize())
 }
 
-/// Whether `tag` is the name robodev gives the image whose full hash is `hash`
-/// (`robodev/<profile>:<first 12 of hash>`). An image built `FROM` a robodev image, or a `docker
-/// commit` of a robodev container, inherits the hash label but not such a tag.
-pub fn is_robodev_tag(tag: &str, hash: &str) -> bool {
+/// Where a profile's environment image is named: `REGISTRY/NAMESPACE/NAME` when the profile
+/// shares images through a registry, `robodev/NAME` otherwise.
+pub fn repository(profile: &Profile) -> String {
+    match &profile.registry {
+        Some(registry) => format!("{registry}/{}", profile.name),
+        None => format!("robodev/{}", profile.name),
+    }
+}
+
+/// Whether `tag` is the name robodev gave the image with these labels: its repository label
+/// (or `robodev/…` for images from before that label) and the first 12 of its hash. An image
+/// built `FROM` a robodev image, or a `docker commit` of a robodev container, inherits the
+/// labels but not such a tag.
+pub fn is_robodev_tag(tag: &str, image_labels: &std::collections::HashMap<String, String>) -> bool {
     let Some((repo, short)) = tag.rsplit_once(':') else {
         return false;
     };
-    repo.starts_with("robodev/") && short.len() == 12 && hash.starts_with(short)
+    let hash = image_labels
+        .get(labels::HASH)
+        .map(String::as_str)
+        .unwrap_or("");
+    let repo_ok = match image_labels.get(labels::REPOSITORY) {
+        Some(named) => named == repo,
+        None => repo.starts_with("robodev/"),
+    };
+    repo_ok && short.len() == 12 && !hash.is_empty() && hash.starts_with(short)
 }
 
 /// A file of the build context as it is written to disk or packed.

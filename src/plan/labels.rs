@@ -18,6 +18,8 @@ pub const SHARED: &str = "robodev.shared";
 /// On images: the full content hash their tag abbreviates.
 pub const HASH: &str = "robodev.hash";
 pub const VERSION: &str = "robodev.version";
+/// On images: the repository robodev named it in (`robodev/NAME`, `REGISTRY/NS/NAME`).
+pub const REPOSITORY: &str = "robodev.repository";
 /// On images: who built it (`name:uid`), for `clean` on a shared engine.
 pub const OWNER: &str = "robodev.owner";
 

@@ -306,6 +306,32 @@ pub const CAPABILITIES: &[&str] = &[
     "ALL",
 ];
 
+/// `REGISTRY/NAMESPACE`: a registry host (with a port, or a dot, or `localhost`) and one or
+/// more lowercase path components; no tag, no digest.
+pub fn registry(s: &str) -> Result<(), String> {
+    let err = || {
+        format!("`{s}` is not REGISTRY/NAMESPACE (e.g. `ghcr.io/my-team`, `localhost:5000/robots`)")
+    };
+    let s = s.trim_end_matches('/');
+    let (host, path) = s.split_once('/').ok_or_else(err)?;
+    let host_ok = (host.contains('.') || host.contains(':') || host == "localhost")
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c));
+    let path_ok = path.split('/').all(|part| {
+        !part.is_empty()
+            && part.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+    });
+    if host_ok && path_ok {
+        Ok(())
+    } else {
+        Err(err())
+    }
+}
+
 /// A rosdep key: what package.xml files name (`python3-numpy`, `libopencv-dev`, `rclcpp`).
 pub fn rosdep_key(s: &str) -> Result<(), String> {
     let ok = !s.is_empty()

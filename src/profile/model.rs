@@ -205,6 +205,9 @@ pub struct Profile {
     pub templates: Option<String>,
     pub security: Security,
     pub dependencies: Dependencies,
+    /// `REGISTRY/NAMESPACE` images are shared through, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
     /// Things worth telling the user that are not errors (end of life, privileged).
     #[serde(skip)]
     pub warnings: Vec<Notice>,

@@ -37,6 +37,7 @@ pub const FIELDS: &[&str] = &[
     "templates",
     "security",
     "dependencies",
+    "registry",
 ];
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -77,6 +78,8 @@ pub struct RawProfile {
     pub templates: Option<Sourced<String>>,
     pub security: Option<RawSecurity>,
     pub dependencies: Option<RawDependencies>,
+    /// `REGISTRY/NAMESPACE` the team's images are pushed to and pulled from.
+    pub registry: Option<Sourced<String>>,
 }
 
 /// `dependencies:` — how the workspace's rosdep keys are resolved and installed.
@@ -292,6 +295,7 @@ impl RawProfile {
                 sudo: c.sudo.or(p.sudo),
                 cap_drop: c.cap_drop.or(p.cap_drop),
             }),
+            registry: child.registry.or(self.registry),
             dependencies: merge_option(self.dependencies, child.dependencies, |p, c| {
                 RawDependencies {
                     skip: [p.skip, c.skip].concat(),

@@ -86,6 +86,13 @@ impl Profile {
             templates: templates(raw)?,
             security: security(raw)?,
             dependencies: dependencies(raw)?,
+            registry: match &raw.registry {
+                Some(r) => {
+                    check(r, "registry", grammar::registry(&r.value))?;
+                    Some(r.value.trim_end_matches('/').to_string())
+                }
+                None => None,
+            },
             warnings,
             shadows_builtin,
         })

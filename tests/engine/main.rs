@@ -9,5 +9,6 @@ mod faults;
 mod hardware;
 mod lifecycle;
 mod new_user;
+mod team_images;
 mod terminal;
 mod wizard;

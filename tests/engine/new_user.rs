@@ -24,7 +24,6 @@ const CPP_PACKAGE: &[(&str, &str)] = &[
   <description>A C++ executable</description>
   <maintainer email="dev@example.com">dev</maintainer>
   <license>MIT</license>
-  <buildtool_depend>cmake</buildtool_depend>
   <export><build_type>cmake</build_type></export>
 </package>
 "#,

@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 /// True when an engine answers; with CI=true a missing engine is a failure, not a skip.
 pub fn engine() -> bool {
@@ -273,4 +274,233 @@ pub fn robodev_script(ws: &Ws, args: &str, after: &str) -> String {
         dir = ws.path().display(),
         bin = bin().display()
     )
+}
+
+/// A second engine with its own socket, data root, exec root and pid file: a machine of its
+/// own that can be killed and restarted without disturbing the first.
+pub struct PrivateEngine {
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl PrivateEngine {
+    pub fn start() -> PrivateEngine {
+        let dir = PathBuf::from(format!(
+            "/tmp/rd-{}-{}",
+            std::process::id(),
+            NEXT_ENGINE.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut engine = PrivateEngine { dir, child: None };
+        engine.launch();
+        engine
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}/d.sock", self.dir.display())
+    }
+
+    pub fn launch(&mut self) {
+        let d = &self.dir;
+        let child = Command::new("dockerd")
+            .arg("-H")
+            .arg(self.host())
+            .arg(format!("--data-root={}/data", d.display()))
+            .arg(format!("--exec-root={}/x", d.display()))
+            .arg(format!("--pidfile={}/d.pid", d.display()))
+            .args([
+                "--bridge=none",
+                "--iptables=false",
+                "--ip-forward=false",
+                "--ip-masq=false",
+            ])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(d.join("dockerd.log")).unwrap())
+            .spawn()
+            .expect("dockerd");
+        self.child = Some(child);
+        for _ in 0..120 {
+            if self.docker(&["version"]).status.success() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!(
+            "the private dockerd did not come up; see {}/dockerd.log",
+            d.display()
+        );
+    }
+
+    pub fn docker(&self, args: &[&str]) -> std::process::Output {
+        Command::new("docker")
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// As a crash would: the daemon and the containerd it started, with their pid files
+    /// left for the next start to clear (a killed daemon leaves them, see shared/machine.md).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let containerd = self.dir.join("x/containerd/containerd.pid");
+        if let Ok(pid) = std::fs::read_to_string(&containerd) {
+            let _ = Command::new("kill").args(["-9", pid.trim()]).status();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let _ = std::fs::remove_file(containerd);
+        let _ = std::fs::remove_file(self.dir.join("d.pid"));
+    }
+
+    /// Copy an image from the main engine.
+    pub fn load(&self, image: &str) {
+        let mut save = Command::new("docker")
+            .args(["save", image])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let ok = Command::new("docker")
+            .arg("-H")
+            .arg(self.host())
+            .arg("load")
+            .stdin(save.stdout.take().unwrap())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(
+            save.wait().unwrap().success() && ok,
+            "docker save | load {image}"
+        );
+    }
+}
+
+impl Drop for PrivateEngine {
+    fn drop(&mut self) {
+        // Remove what the test made in it, then the engine.
+        let ids = stdout(&self.docker(&["ps", "-aq"]));
+        for id in ids.split_whitespace() {
+            let _ = self.docker(&["rm", "-f", id]);
+        }
+        self.kill();
+        // Shims of containers that were running when the daemon was killed.
+        let _ = Command::new("pkill")
+            .args(["-9", "-f", &self.dir.display().to_string()])
+            .status();
+        // Overlay and netns mounts under the engine's roots, innermost first.
+        let prefix = self.dir.display().to_string();
+        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+        let mut ours: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .filter(|m| m.starts_with(&prefix))
+            .collect();
+        ours.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in ours {
+            let _ = Command::new("umount").args(["-l", m]).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+static NEXT_ENGINE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A CNCF Distribution registry (Debian's docker-registry) on localhost, with its own storage,
+/// optionally behind htpasswd basic auth; stopped when dropped.
+pub struct Registry {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl Registry {
+    pub fn start(auth: Option<(&str, &str)>) -> Registry {
+        let dir = tempfile::Builder::new()
+            .prefix("robodev-registry-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            root = dir.path().display()
+        );
+        if let Some((user, password)) = auth {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("htpasswd (apache2-utils)");
+            std::fs::write(dir.path().join("htpasswd"), out.stdout).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: robodev\n    path: {}/htpasswd\n",
+                dir.path().display()
+            ));
+        }
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let mut registry = Registry {
+            port,
+            dir,
+            child: None,
+        };
+        registry.resume();
+        registry
+    }
+
+    /// `localhost:PORT` (the engine needs no TLS for localhost registries).
+    pub fn address(&self) -> String {
+        format!("localhost:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn resume(&mut self) {
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(self.dir.path().join("config.yml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry (Debian's package)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the registry on port {} did not come up", self.port);
+    }
+
+    /// An HTTP request to the registry's API (GET, DELETE): the status line and headers.
+    pub fn http(&self, method: &str, path: &str, accept: &str) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

@@ -1,0 +1,214 @@
+//! Team images: `robodev push`, and pulling the image the team already built (by the digest
+//! robodev.lock records, or the hash tag) instead of building it.
+
+use super::dependencies::{LockMode, ensure_locked};
+use super::session::{Session, ensure_image};
+use super::transfer_progress::TransferProgress;
+use crate::cli::BuildFlags;
+use crate::engine::Engine;
+use crate::error::{Error, RegistryProblem, Result};
+use crate::facts::credentials::{self, RegistryAuth};
+use crate::lockfile::LockFile;
+use crate::lockfile::images::LockedImage;
+use crate::plan::Plan;
+use crate::plan::labels;
+use std::time::Instant;
+
+/// The platform an image is for: the profile's, or the engine's own.
+async fn platform(engine: &Engine, plan: &Plan) -> Result<String> {
+    match &plan.image.platform {
+        Some(p) => Ok(p.clone()),
+        None => Ok(engine.facts().await?.platform),
+    }
+}
+
+fn auth_for(repository: &str) -> Result<Option<RegistryAuth>> {
+    credentials::for_registry(credentials::registry_host(repository))
+}
+
+/// `robodev push`: build if needed, push `REGISTRY/NAMESPACE/NAME:HASH`, record its digest in
+/// robodev.lock.
+pub async fn push(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
+    let profile = s.profile(reference)?;
+    if profile.registry.is_none() {
+        return Err(Error::usage_with_help(
+            format!("profile {} names no registry", profile.name),
+            "add `registry: REGISTRY/NAMESPACE` to the profile (e.g. `registry: ghcr.io/my-team`)",
+        ));
+    }
+    let engine = Engine::connect().await?;
+    ensure_locked(s, &engine, &profile, LockMode::from_flags(&flags)).await?;
+    let plan = s.plan(&profile, Some(&engine)).await?;
+    ensure_image(s, &engine, &plan.image, flags).await?;
+    let repository = &plan.image.repository;
+    let tag = plan
+        .image
+        .tag
+        .rsplit_once(':')
+        .map(|(_, t)| t)
+        .unwrap_or("");
+    let auth = auth_for(repository)?;
+    let started = Instant::now();
+    let mut progress = TransferProgress::new(s.ui);
+    let digest = engine
+        .push(repository, tag, auth.as_ref(), &mut progress)
+        .await?;
+    let platform = platform(&engine, &plan).await?;
+    let mut lock = LockFile::read(&s.workspace.root)?;
+    lock.set_image(
+        &plan.image.hash,
+        &platform,
+        LockedImage {
+            repository: repository.clone(),
+            digest: digest.clone(),
+        },
+    );
+    lock.write()?;
+    s.ui.success(format!(
+        "pushed {}@{digest} ({platform}) in {:.1}s; recorded in {} (commit it)",
+        repository,
+        started.elapsed().as_secs_f64(),
+        crate::lockfile::LOCK_FILE
+    ));
+    Ok(0)
+}
+
+/// When the plan's image is not on the engine and the profile shares images through a
+/// registry: pull it (by the locked digest, else the hash tag), check it is this profile's
+/// image, and name it as robodev would. `Ok(false)`: build instead (said why). A digest or hash
+/// that does not match is an error: such an image is never run.
+pub async fn pull_instead_of_build(
+    s: &Session,
+    engine: &Engine,
+    plan: &Plan,
+    flags: BuildFlags,
+) -> Result<bool> {
+    if plan.profile.registry.is_none()
+        || flags.build
+        || flags.offline
+        || flags.no_cache
+        || flags.pull
+        || engine.identity(&plan.image.tag).await?.is_some()
+    {
+        return Ok(false);
+    }
+    let repository = &plan.image.repository;
+    let short = plan
+        .image
+        .tag
+        .rsplit_once(':')
+        .map(|(_, t)| t)
+        .unwrap_or("");
+    let lock = LockFile::read(&s.workspace.root)?;
+    let platform = platform(engine, plan).await?;
+    let locked = lock.image(&plan.image.hash, &platform).cloned();
+    let reference = match &locked {
+        Some(l) if l.repository == *repository => l.digest.clone(),
+        _ => short.to_string(),
+    };
+    let auth = auth_for(repository)?;
+    let started = Instant::now();
+    let mut progress = TransferProgress::new(s.ui);
+    s.ui.info(format!(
+        "pulling {repository} ({reference}) instead of building"
+    ));
+    match engine
+        .pull(repository, &reference, auth.as_ref(), &mut progress)
+        .await
+    {
+        Ok(()) => {}
+        Err(Error::Registry {
+            problem, message, ..
+        }) if problem != RegistryProblem::Mismatch => {
+            let why = match problem {
+                RegistryProblem::Unreachable => "the registry is unreachable",
+                RegistryProblem::Unauthorized => {
+                    "the registry refused the credentials (`docker login` to fix)"
+                }
+                RegistryProblem::Missing => "the registry does not have it",
+                _ => "the pull failed",
+            };
+            s.ui.warn(format!(
+                "{why} ({}): building {} instead",
+                message.lines().next().unwrap_or(""),
+                plan.image.tag
+            ));
+            return Ok(false);
+        }
+        Err(e) => return Err(e),
+    }
+    let pulled = if reference.starts_with("sha256:") {
+        format!("{repository}@{reference}")
+    } else {
+        format!("{repository}:{reference}")
+    };
+    verify(engine, &pulled, plan, locked.as_ref()).await?;
+    if reference.starts_with("sha256:") {
+        engine.tag_image(&pulled, repository, short).await?;
+    }
+    s.ui.success(format!(
+        "pulled {pulled} in {:.1}s (no build)",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(true)
+}
+
+/// The environment's image on the engine: already there, pulled from the team's registry, or
+/// built.
+pub async fn ensure_environment_image(
+    s: &Session,
+    engine: &Engine,
+    plan: &Plan,
+    flags: BuildFlags,
+) -> Result<()> {
+    if !pull_instead_of_build(s, engine, plan, flags).await? {
+        ensure_image(s, engine, &plan.image, flags).await?;
+    }
+    Ok(())
+}
+
+/// The pulled image must carry this plan's hash, and the locked digest when there is one.
+/// Otherwise it is removed again and never run.
+async fn verify(
+    engine: &Engine,
+    pulled: &str,
+    plan: &Plan,
+    locked: Option<&LockedImage>,
+) -> Result<()> {
+    let identity = engine.identity(pulled).await?.unwrap_or_default();
+    let hash = identity
+        .labels
+        .get(labels::HASH)
+        .cloned()
+        .unwrap_or_default();
+    let digest_ok = locked.is_none_or(|l| {
+        identity
+            .repo_digests
+            .iter()
+            .any(|d| *d == format!("{}@{}", l.repository, l.digest))
+    });
+    if hash == plan.image.hash && digest_ok {
+        return Ok(());
+    }
+    let _ = engine.remove_image(pulled).await;
+    let message = if hash != plan.image.hash {
+        format!(
+            "the image under {pulled} is not this profile's image (its hash label is {}, robodev \
+             expects {})",
+            if hash.is_empty() { "missing" } else { &hash },
+            plan.image.hash
+        )
+    } else {
+        format!("the image pulled as {pulled} does not have the digest robodev.lock records")
+    };
+    Err(Error::Registry {
+        problem: RegistryProblem::Mismatch,
+        action: "refusing to run a pulled image".into(),
+        message,
+        help: Some(
+            "someone pushed another image under this name: push the right one (`robodev push`) \
+             or build locally (`--build`)"
+                .into(),
+        ),
+    })
+}

@@ -1,0 +1,215 @@
+//! Moving images to and from a registry through the Engine API: push, pull (by digest or tag),
+//! tag, and what an image says about itself (labels, repository digests). Progress goes to a
+//! `TransferWatcher`; credentials are handed to the engine and nowhere else.
+
+use super::connection::Engine;
+use super::errors::{QUICK, api_error, is_not_found, limited};
+use crate::error::{Error, RegistryProblem, Result};
+use crate::facts::credentials::RegistryAuth;
+use bollard::auth::DockerCredentials;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+
+/// Whoever shows a transfer's progress, layer by layer.
+pub trait TransferWatcher {
+    /// `layer` is the layer's short id when the engine says it (pulls do, pushes do not).
+    fn event(
+        &mut self,
+        layer: Option<&str>,
+        status: &str,
+        current: Option<i64>,
+        total: Option<i64>,
+    );
+    fn finish(&mut self);
+}
+
+/// What an image says about itself.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImageIdentity {
+    pub id: String,
+    pub labels: HashMap<String, String>,
+    /// `REPOSITORY@sha256:…` for each registry it was pushed to or pulled from.
+    pub repo_digests: Vec<String>,
+}
+
+fn credentials(registry: &str, auth: Option<&RegistryAuth>) -> Option<DockerCredentials> {
+    auth.map(|a| match a {
+        RegistryAuth::Password { username, password } => DockerCredentials {
+            username: Some(username.clone()),
+            password: Some(password.clone()),
+            serveraddress: Some(registry.to_string()),
+            ..Default::default()
+        },
+        RegistryAuth::IdentityToken(token) => DockerCredentials {
+            identitytoken: Some(token.clone()),
+            serveraddress: Some(registry.to_string()),
+            ..Default::default()
+        },
+    })
+}
+
+/// The engine's words for a failed transfer, as a problem robodev can act on.
+fn registry_error(action: &str, registry: &str, message: String) -> Error {
+    let lower = message.to_ascii_lowercase();
+    let (problem, help) = if lower.contains("unauthorized")
+        || lower.contains("authentication required")
+        || lower.contains("no basic auth credentials")
+        || lower.contains("denied")
+    {
+        (
+            RegistryProblem::Unauthorized,
+            format!("log in: `docker login {registry}` (robodev reads the same credentials)"),
+        )
+    } else if lower.contains("manifest unknown")
+        || lower.contains("not found")
+        || lower.contains("does not exist")
+    {
+        (
+            RegistryProblem::Missing,
+            "push it from a machine that has it: `robodev push`".to_string(),
+        )
+    } else if lower.contains("connection refused")
+        || lower.contains("no such host")
+        || lower.contains("i/o timeout")
+        || lower.contains("dial tcp")
+        || lower.contains("network is unreachable")
+    {
+        (
+            RegistryProblem::Unreachable,
+            format!("is the registry {registry} running and reachable from the engine?"),
+        )
+    } else {
+        (RegistryProblem::Other, String::new())
+    };
+    Error::Registry {
+        problem,
+        action: format!("cannot {action}"),
+        message,
+        help: (!help.is_empty()).then_some(help),
+    }
+}
+
+impl Engine {
+    /// Push `repository:tag`; returns the digest the registry gave it.
+    pub async fn push(
+        &self,
+        repository: &str,
+        tag: &str,
+        auth: Option<&RegistryAuth>,
+        watcher: &mut dyn TransferWatcher,
+    ) -> Result<String> {
+        let registry = crate::facts::credentials::registry_host(repository);
+        let action = format!("push {repository}:{tag}");
+        let options = bollard::query_parameters::PushImageOptions {
+            tag: Some(tag.to_string()),
+            ..Default::default()
+        };
+        let mut stream =
+            self.docker
+                .push_image(repository, Some(options), credentials(registry, auth));
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| registry_error(&action, registry, e.to_string()))?;
+            if let Some(detail) = info.error_detail {
+                watcher.finish();
+                let message = detail.message.unwrap_or_default();
+                return Err(registry_error(&action, registry, message));
+            }
+            if let Some(status) = &info.status {
+                let (current, total) = info
+                    .progress_detail
+                    .map(|p| (p.current, p.total))
+                    .unwrap_or((None, None));
+                watcher.event(None, status, current, total);
+            }
+        }
+        watcher.finish();
+        let identity = self.identity(&format!("{repository}:{tag}")).await?;
+        identity
+            .and_then(|i| {
+                i.repo_digests
+                    .into_iter()
+                    .find_map(|d| d.strip_prefix(&format!("{repository}@")).map(String::from))
+            })
+            .ok_or_else(|| Error::Engine {
+                action: format!("cannot {action}"),
+                message: "the engine reports no digest for the pushed image".into(),
+                help: None,
+            })
+    }
+
+    /// Pull `repository` at `reference` (`sha256:…` or a tag).
+    pub async fn pull(
+        &self,
+        repository: &str,
+        reference: &str,
+        auth: Option<&RegistryAuth>,
+        watcher: &mut dyn TransferWatcher,
+    ) -> Result<()> {
+        let registry = crate::facts::credentials::registry_host(repository);
+        let full = if reference.starts_with("sha256:") {
+            format!("{repository}@{reference}")
+        } else {
+            format!("{repository}:{reference}")
+        };
+        let action = format!("pull {full}");
+        let options = bollard::query_parameters::CreateImageOptions {
+            from_image: Some(full.clone()),
+            ..Default::default()
+        };
+        let mut stream = self
+            .docker
+            .create_image(Some(options), None, credentials(registry, auth));
+        while let Some(item) = stream.next().await {
+            let info = match item {
+                Ok(info) => info,
+                Err(e) => {
+                    watcher.finish();
+                    return Err(registry_error(&action, registry, e.to_string()));
+                }
+            };
+            if let Some(detail) = info.error_detail {
+                watcher.finish();
+                return Err(registry_error(
+                    &action,
+                    registry,
+                    detail.message.unwrap_or_default(),
+                ));
+            }
+            if let Some(status) = &info.status {
+                let (current, total) = info
+                    .progress_detail
+                    .map(|p| (p.current, p.total))
+                    .unwrap_or((None, None));
+                watcher.event(info.id.as_deref(), status, current, total);
+            }
+        }
+        watcher.finish();
+        Ok(())
+    }
+
+    /// Name `image` also `repository:tag`.
+    pub async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> Result<()> {
+        let options = bollard::query_parameters::TagImageOptions {
+            repo: Some(repository.to_string()),
+            tag: Some(tag.to_string()),
+        };
+        let action = format!("tag {image} as {repository}:{tag}");
+        limited(QUICK, &action, self.docker.tag_image(image, Some(options)))
+            .await?
+            .map_err(|e| api_error(&action, e))
+    }
+
+    /// The image's id, labels and repository digests; `None` when there is no such image.
+    pub async fn identity(&self, image: &str) -> Result<Option<ImageIdentity>> {
+        let action = format!("inspect image {image}");
+        match limited(QUICK, &action, self.docker.inspect_image(image)).await? {
+            Ok(i) => Ok(Some(ImageIdentity {
+                id: i.id.unwrap_or_default(),
+                labels: i.config.and_then(|c| c.labels).unwrap_or_default(),
+                repo_digests: i.repo_digests.unwrap_or_default(),
+            })),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(api_error(&action, e)),
+        }
+    }
+}
