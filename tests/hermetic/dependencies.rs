@@ -231,7 +231,7 @@ fn sections_robodev_does_not_know_are_kept() {
     let dir = three_packages();
     std::fs::write(
         dir.root().join("robodev.lock"),
-        "version: 1\nimages:\n  abc:\n    digest: sha256:feed\n",
+        "version: 1\nattestations:\n  abc:\n    digest: sha256:feed\n",
     )
     .unwrap();
     let mut lock = LockFile::read(dir.root()).unwrap();
