@@ -120,3 +120,21 @@ impl LockFile {
         write_atomic(&self.path, &self.render())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_sections_survive_a_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(LOCK_FILE),
+            "version: 1\nattestations:\n  abc:\n    digest: sha256:feed\n",
+        )
+        .unwrap();
+        let lock = LockFile::read(dir.path()).unwrap();
+        let text = lock.render();
+        assert!(text.contains("attestations:"), "{text}\n{:?}", lock.doc);
+    }
+}

@@ -238,7 +238,7 @@ fn sections_robodev_does_not_know_are_kept() {
     lock.set_dependencies("debian", example_lock(&builtin("debian"), dir.root()));
     let text = lock.render();
     assert!(
-        text.contains("images:") && text.contains("sha256:feed"),
+        text.contains("attestations:") && text.contains("sha256:feed"),
         "{text}"
     );
 }
