@@ -111,3 +111,28 @@ pub fn shown_path(path: &std::path::Path) -> String {
     let text = shown.display().to_string();
     text.strip_suffix("/.").unwrap_or(&text).to_string()
 }
+
+/// Rows as aligned columns (two spaces apart), the header first; trailing spaces trimmed.
+pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let header = header.map(String::from);
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:w$}", w = widths[i]))
+            .collect();
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
+    }
+    text
+}

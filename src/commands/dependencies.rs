@@ -342,27 +342,7 @@ pub fn deps(s: &Session, reference: Option<&str>, json: bool) -> Result<i32> {
             [key, packages, r.types.join(","), r.declared_in.join(", ")]
         })
         .collect();
-    let header = ["  KEY", "PACKAGES", "FOR", "DECLARED IN"].map(String::from);
-    let widths: Vec<usize> = (0..4)
-        .map(|i| {
-            table
-                .iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut text = String::new();
-    for row in std::iter::once(&header).chain(table.iter()) {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:w$}", w = widths[i]))
-            .collect();
-        text.push_str(cells.join("  ").trim_end());
-        text.push('\n');
-    }
+    let mut text = crate::ui::table(["  KEY", "PACKAGES", "FOR", "DECLARED IN"], &table);
     let new = rows.iter().filter(|r| r.status != "locked").count();
     if new > 0 {
         text.push_str(&format!(

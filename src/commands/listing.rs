@@ -27,26 +27,7 @@ pub async fn ls(_s: &Session, json: bool) -> Result<i32> {
             ]
         })
         .collect();
-    let header = ["NAME", "PROFILE", "STATUS", "WORKSPACE"].map(String::from);
-    let widths: Vec<usize> = (0..4)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut text = String::new();
-    for row in std::iter::once(&header).chain(rows.iter()) {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, cell)| format!("{cell:w$}", w = widths[i]))
-            .collect();
-        text.push_str(line.join("  ").trim_end());
-        text.push('\n');
-    }
+    let text = crate::ui::table(["NAME", "PROFILE", "STATUS", "WORKSPACE"], &rows);
     print_out(&text);
     Ok(0)
 }

@@ -41,12 +41,7 @@ pub async fn push(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Re
     let plan = s.plan(&profile, Some(&engine)).await?;
     ensure_image(s, &engine, &plan.image, flags).await?;
     let repository = &plan.image.repository;
-    let tag = plan
-        .image
-        .tag
-        .rsplit_once(':')
-        .map(|(_, t)| t)
-        .unwrap_or("");
+    let tag = plan.image.short_tag();
     let auth = auth_for(repository)?;
     let started = Instant::now();
     let mut progress = TransferProgress::new(s.ui);
@@ -93,12 +88,7 @@ pub async fn pull_instead_of_build(
         return Ok(false);
     }
     let repository = &plan.image.repository;
-    let short = plan
-        .image
-        .tag
-        .rsplit_once(':')
-        .map(|(_, t)| t)
-        .unwrap_or("");
+    let short = plan.image.short_tag();
     let lock = LockFile::read(&s.workspace.root)?;
     let platform = platform(engine, plan).await?;
     let locked = lock.image(&plan.image.hash, &platform).cloned();

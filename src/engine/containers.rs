@@ -476,16 +476,7 @@ impl Engine {
             .map_err(|e| api_error("create a container", e))?;
         let id = created.id;
         let result = self.run_created(&id, tty, stdin).await;
-        let _ = self
-            .docker
-            .remove_container(
-                &id,
-                Some(RemoveContainerOptions {
-                    force: true,
-                    ..Default::default()
-                }),
-            )
-            .await;
+        self.discard(&id).await;
         result
     }
 
@@ -552,6 +543,21 @@ impl Engine {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), wait.next()).await;
             return Ok(128 + sig);
         }
+        self.exit_code(id, "wait for the container").await
+    }
+
+    /// Remove a throw-away container whatever state it is in; a failure changes nothing for the
+    /// caller (the container is labelled as a run, not an environment).
+    async fn discard(&self, id: &str) {
+        let options = RemoveContainerOptions {
+            force: true,
+            ..Default::default()
+        };
+        let _ = self.docker.remove_container(id, Some(options)).await;
+    }
+
+    /// Wait until the container stops; its exit code.
+    async fn exit_code(&self, id: &str, action: &str) -> Result<i32> {
         let mut wait = self.docker.wait_container(
             id,
             Some(WaitContainerOptions {
@@ -562,7 +568,7 @@ impl Engine {
             Some(Ok(r)) => r.status_code,
             // bollard reports a non-zero exit as an error carrying the code.
             Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-            Some(Err(e)) => return Err(api_error("wait for the container", e)),
+            Some(Err(e)) => return Err(api_error(action, e)),
             None => 0,
         };
         Ok(code as i32)
@@ -584,35 +590,17 @@ impl Engine {
         .map_err(|e| api_error(action, e))?;
         let id = created.id;
         let result = self.captured_output(&id).await;
-        let _ = self
-            .docker
-            .remove_container(
-                &id,
-                Some(RemoveContainerOptions {
-                    force: true,
-                    ..Default::default()
-                }),
-            )
-            .await;
+        self.discard(&id).await;
         result
     }
 
     async fn captured_output(&self, id: &str) -> Result<Captured> {
         self.start_container(id).await?;
-        let mut wait = self.docker.wait_container(
-            id,
-            Some(WaitContainerOptions {
-                condition: "not-running".into(),
-            }),
-        );
-        let code = match wait.next().await {
-            Some(Ok(r)) => r.status_code,
-            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-            Some(Err(e)) => return Err(api_error("wait for robodev's helper container", e)),
-            None => 0,
-        };
+        let code = self
+            .exit_code(id, "wait for robodev's helper container")
+            .await?;
         let mut out = Captured {
-            code: code as i32,
+            code,
             ..Default::default()
         };
         let mut sink = |stream: Output, bytes: &[u8]| {

@@ -293,6 +293,11 @@ pub struct ContextFile<'a> {
 }
 
 impl ImagePlan {
+    /// The tag's own part: the first 12 of the hash.
+    pub fn short_tag(&self) -> &str {
+        &self.hash[..12]
+    }
+
     /// The context files besides the Dockerfile, each with its mode.
     pub fn context_files(&self) -> impl Iterator<Item = ContextFile<'_>> {
         self.context.iter().map(|(name, content)| ContextFile {
