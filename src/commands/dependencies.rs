@@ -15,7 +15,6 @@ use crate::plan::dependencies::{
     wanted_keys,
 };
 use crate::plan::render::Renderer;
-use crate::plan::user::ContainerUser;
 use crate::profile::Profile;
 use crate::ui::print_out;
 use std::path::{Path, PathBuf};
@@ -178,11 +177,9 @@ async fn resolve(
         .templates
         .clone()
         .or_else(|| profile.templates.as_ref().map(PathBuf::from));
-    let user = ContainerUser::for_profile(profile, &host.user);
     let keys: Vec<String> = wanted.keys().cloned().collect();
     let resolver = deps::resolver(
         profile,
-        &user,
         &tooling,
         &Renderer::new(templates),
         &keys,

@@ -6,7 +6,6 @@
 use super::container::{ContainerPlan, MountKind, base_for_tool};
 use super::image::ImagePlan;
 use super::render::Renderer;
-use super::user::ContainerUser;
 use crate::error::{Error, Result, SourcePos};
 use crate::facts::condition;
 use crate::facts::package_xml::{DepKind, Manifest};
@@ -297,13 +296,12 @@ pub struct HostRosdep {
 /// Plan the resolver for `profile` and `keys`.
 pub fn resolver(
     profile: &Profile,
-    user: &ContainerUser,
     tooling: &[&str],
     renderer: &Renderer,
     keys: &[String],
     host: &HostRosdep,
 ) -> Result<ResolverPlan> {
-    let image = super::image::plan_resolver_image(profile, user, tooling, renderer)?;
+    let image = super::image::plan_resolver_image(profile, tooling, renderer)?;
     let mut container = base_for_tool(&image, "resolve");
     for (i, src) in profile.dependencies.sources.iter().enumerate() {
         let name = Path::new(src)

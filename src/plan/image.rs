@@ -152,7 +152,6 @@ pub fn plan_image(
 /// instructions, so the same cached layers) and rosdep.
 pub fn plan_resolver_image(
     profile: &Profile,
-    user: &ContainerUser,
     feature_packages: &[&str],
     renderer: &Renderer,
 ) -> Result<ImagePlan> {
@@ -164,7 +163,6 @@ pub fn plan_resolver_image(
         "ros_packages": profile.ros_packages,
         "rosdep_package": profile.distro.rosdep_package,
     });
-    let _ = user;
     let dockerfile = renderer.render("resolver.j2", &vars)?;
     Ok(finish(
         profile,
