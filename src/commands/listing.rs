@@ -78,6 +78,12 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
             keep.insert(planned.image.tag);
         }
     }
+    // Images robodev.lock names (pushed, pulled by digest) are the team's: kept.
+    let locked: BTreeSet<String> = lock
+        .image_digests()
+        .iter()
+        .map(|i| format!("{}@{}", i.repository, i.digest))
+        .collect();
     let me = HostFacts::current_user();
     let mine = format!("{}:{}", me.name, me.uid);
     let mut rows = Vec::new();
@@ -89,14 +95,15 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
             .get(labels::WORKSPACE)
             .cloned()
             .unwrap_or_default();
-        let used = keep.contains(&image.id);
+        let used =
+            keep.contains(&image.id) || image.repo_digests.iter().any(|d| locked.contains(d));
         for tag in image
             .tags
             .iter()
             .filter(|t| is_robodev_tag(t, &image.labels))
         {
             let action = if used || keep.contains(tag) {
-                "kept (in use or current)"
+                "kept (in use, current or locked)"
             } else if owner != mine && !all {
                 others += 1;
                 "kept (another user's; --all)"

@@ -37,6 +37,8 @@ impl ContainerState {
 pub struct LabelledImage {
     pub id: String,
     pub tags: Vec<String>,
+    /// `REPOSITORY@sha256:…` for each registry it was pushed to or pulled from.
+    pub repo_digests: Vec<String>,
     pub labels: HashMap<String, String>,
     pub size: i64,
     pub created: i64,
@@ -338,6 +340,7 @@ impl Engine {
                     .into_iter()
                     .filter(|t| t != "<none>:<none>")
                     .collect(),
+                repo_digests: i.repo_digests,
                 labels: i.labels,
                 size: i.size,
                 created: i.created,

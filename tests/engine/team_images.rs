@@ -212,6 +212,24 @@ fn registry_failures_fall_back_to_building_and_credentials_come_from_docker_conf
     }
     let tag = image_of(&ws, None);
     assert!(locked_digest(&ws).starts_with("sha256:"));
+    // The pushed image is the team's: clean keeps it even once the profile has moved on.
+    let profile = std::fs::read_to_string(ws.path().join("robodev.yaml")).unwrap();
+    std::fs::write(
+        ws.path().join("robodev.yaml"),
+        format!("{profile}apt: [tree]\n"),
+    )
+    .unwrap();
+    let dry = stdout(&ws.run(&["clean", "--dry-run", "--json"]));
+    let rows: serde_json::Value = serde_json::from_str(&dry).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["image"] == tag.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("{tag} not in {rows}"));
+    assert!(row["action"].as_str().unwrap().starts_with("kept"), "{row}");
+    std::fs::write(ws.path().join("robodev.yaml"), profile).unwrap();
 
     // Absent locally, registry stopped: its own message, then a build (cached layers).
     assert!(docker(&["rmi", &tag]).status.success());
