@@ -239,6 +239,19 @@ impl Engine {
             .map_err(|e| api_error(&format!("remove container {name}"), e))
     }
 
+    async fn containers(
+        &self,
+        options: ListContainersOptions,
+    ) -> Result<Vec<bollard::models::ContainerSummary>> {
+        limited(
+            QUICK,
+            "list containers",
+            self.docker.list_containers(Some(options)),
+        )
+        .await?
+        .map_err(|e| api_error("list containers", e))
+    }
+
     /// Create the planned volume with its labels, unless it exists.
     pub async fn ensure_volume(&self, volume: &VolumePlan) -> Result<()> {
         if self.volume_labels(&volume.name).await?.is_some() {
@@ -287,13 +300,7 @@ impl Engine {
             )])),
             ..Default::default()
         };
-        let list = limited(
-            QUICK,
-            "list containers",
-            self.docker.list_containers(Some(options)),
-        )
-        .await?
-        .map_err(|e| api_error("list containers", e))?;
+        let list = self.containers(options).await?;
         let mut out: Vec<ManagedContainer> = list
             .into_iter()
             .map(|c| {
@@ -650,13 +657,7 @@ impl Engine {
             all: true,
             ..Default::default()
         };
-        let list = limited(
-            QUICK,
-            "list containers",
-            self.docker.list_containers(Some(options)),
-        )
-        .await?
-        .map_err(|e| api_error("list containers", e))?;
+        let list = self.containers(options).await?;
         Ok(list.into_iter().filter_map(|c| c.image).collect())
     }
 }

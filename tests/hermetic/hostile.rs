@@ -190,37 +190,11 @@ fn hostile_scalar() -> impl Strategy<Value = String> {
 }
 
 fn hostile_profile() -> impl Strategy<Value = String> {
-    let keys = prop::sample::select(vec![
-        "name",
-        "extends",
-        "ros",
-        "base_image",
-        "platform",
-        "apt",
-        "pip",
-        "env",
-        "mounts",
-        "workspace",
-        "user",
-        "shell",
-        "network",
-        "ipc",
-        "shm_size",
-        "privileged",
-        "gpu",
-        "devices",
-        "hotplug",
-        "x11",
-        "wayland",
-        "audio",
-        "ssh_agent",
-        "git_config",
-        "templates",
-        "security",
-        "dependencies",
-        "zzz",
-        "version",
-    ]);
+    // Every field a profile has (new ones are fuzzed without touching this test), and one it
+    // has not.
+    let mut names: Vec<&'static str> = robodev::profile::raw::FIELDS.to_vec();
+    names.push("zzz");
+    let keys = prop::sample::select(names);
     prop::collection::vec((keys, hostile_scalar()), 0..8).prop_map(|pairs| {
         let mut text = String::from("version: 1\n");
         for (k, v) in pairs {
