@@ -1,7 +1,8 @@
-//! The workspace's rosdep dependencies: `robodev lock`, `robodev deps`, and the check `up`,
-//! `build` and `run` make before planning (resolve when robodev.lock is missing or stale, say
-//! so; with `--locked`, fail with the difference instead, as cargo does).
+//! The workspace's rosdep dependencies: the `dependencies` section of robodev.lock kept in step
+//! with the workspace's package.xml files (resolve when it is missing or stale, say so; with
+//! `--locked`, fail with the difference instead, as cargo does), and `robodev deps`.
 
+use super::lock_mode::LockMode;
 use super::session::{Session, ensure_image};
 use crate::cli::BuildFlags;
 use crate::engine::Engine;
@@ -19,36 +20,23 @@ use crate::profile::Profile;
 use crate::ui::print_out;
 use std::path::{Path, PathBuf};
 
-/// What to do when robodev.lock does not match the workspace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LockMode {
-    /// `up`, `build`, `run`, `lock`: resolve and write it, and say so.
-    Resolve,
-    /// `--locked`: fail with the difference.
-    Check,
-    /// `lock --update`: resolve even when it matches.
-    Update,
-    /// `--offline`: never resolve (rosdep would need its sources); use the lock as it is and
-    /// say when it is stale.
-    Keep,
-}
-
-impl LockMode {
-    pub fn from_flags(flags: &BuildFlags) -> LockMode {
-        if flags.locked {
-            LockMode::Check
-        } else if flags.offline {
-            LockMode::Keep
-        } else {
-            LockMode::Resolve
-        }
-    }
-}
-
 /// The keys the workspace wants for `profile`.
-fn wanted(s: &Session, profile: &Profile) -> Result<WantedKeys> {
+pub fn wanted(s: &Session, profile: &Profile) -> Result<WantedKeys> {
     let manifests = package_xml::scan(&s.workspace.root)?;
     wanted_keys(&manifests, profile, &s.workspace.root)
+}
+
+/// What differs between the workspace's wanted keys and the lock (nothing when neither has
+/// any).
+pub fn basis_difference(
+    wanted: &WantedKeys,
+    profile: &Profile,
+    locked: Option<&LockedDependencies>,
+) -> Vec<String> {
+    if wanted.is_empty() && locked.is_none() {
+        return Vec::new();
+    }
+    difference(wanted, &basis(profile), locked)
 }
 
 /// Make robodev.lock hold `profile`'s dependencies as the workspace declares them now.
@@ -112,7 +100,7 @@ pub async fn ensure_locked(
     Ok(true)
 }
 
-fn stale_error(path: &Path, profile: &str, diff: &[String]) -> Error {
+pub fn stale_error(path: &Path, profile: &str, diff: &[String]) -> Error {
     Error::CheckFailed {
         message: format!(
             "{} does not match the workspace's dependencies for profile {profile} (--locked):",
@@ -216,52 +204,6 @@ async fn resolve(
         &resolution.sources,
         &resolution.resolved,
     ))
-}
-
-/// `robodev lock`.
-pub async fn lock(s: &Session, reference: Option<&str>, update: bool, locked: bool) -> Result<i32> {
-    let profile = s.profile(reference)?;
-    let mode = if locked {
-        LockMode::Check
-    } else if update {
-        LockMode::Update
-    } else {
-        LockMode::Resolve
-    };
-    if mode == LockMode::Check {
-        // Checking needs no engine: only the workspace and the file.
-        let wanted = wanted(s, &profile)?;
-        let lock = LockFile::read(&s.workspace.root)?;
-        let diff = difference(&wanted, &basis(&profile), lock.dependencies(&profile.name));
-        if wanted.is_empty() && lock.dependencies(&profile.name).is_none() {
-            s.ui.info("the workspace declares no dependencies");
-            return Ok(0);
-        }
-        if !diff.is_empty() {
-            return Err(stale_error(&lock.path, &profile.name, &diff));
-        }
-        s.ui.success(format!(
-            "{} is up to date for profile {}",
-            crate::lockfile::LOCK_FILE,
-            profile.name
-        ));
-        return Ok(0);
-    }
-    let engine = Engine::connect().await?;
-    let before = LockFile::read(&s.workspace.root)?;
-    if !ensure_locked(s, &engine, &profile, mode).await? {
-        s.ui.info("the workspace declares no dependencies (no package.xml names any)");
-        return Ok(0);
-    }
-    let after = LockFile::read(&s.workspace.root)?;
-    if before == after {
-        s.ui.success(format!(
-            "{} is up to date for profile {}",
-            crate::lockfile::LOCK_FILE,
-            profile.name
-        ));
-    }
-    Ok(0)
 }
 
 #[derive(serde::Serialize)]

@@ -18,7 +18,7 @@ pub async fn devcontainer(
     let files = devcontainer::for_profile(
         &profile,
         s.global.templates.clone(),
-        lock.dependencies(&profile.name),
+        crate::plan::Pins::of(&lock, &profile),
     )?;
     let dir = s.workspace.root.join(".devcontainer");
     let mut wanted: Vec<(PathBuf, String, bool)> = vec![

@@ -1,6 +1,6 @@
 //! The environment's lifecycle: build, up, stop, down, status, logs.
 
-use super::dependencies::{LockMode, ensure_locked};
+use super::lock::{LockMode, ensure_lock};
 use super::registry::{ensure_environment_image, pull_instead_of_build};
 use super::session::{
     Session, ensure_image, ensure_volumes, our_container, prepare_start, run_shell,
@@ -17,7 +17,7 @@ use std::io::IsTerminal;
 pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
-    ensure_locked(s, &engine, &profile, LockMode::from_flags(&flags)).await?;
+    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
     let plan = s.plan(&profile, Some(&engine)).await?;
     if pull_instead_of_build(s, &engine, &plan, flags).await? {
         return Ok(0);
@@ -119,7 +119,7 @@ pub async fn up(
     let plan = s.plan(&profile, Some(&engine)).await?;
     // Before building: a missing device or display is reported in a second, not after minutes.
     plan.container.require_host()?;
-    let plan = if ensure_locked(s, &engine, &profile, LockMode::from_flags(&flags)).await? {
+    let plan = if ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await? {
         s.plan_quiet(&profile, Some(&engine)).await?
     } else {
         plan

@@ -1,7 +1,7 @@
 //! Running processes in an environment: `shell`, `exec` (the long-lived container) and `run`
 //! (a throw-away one).
 
-use super::dependencies::{LockMode, ensure_locked};
+use super::lock::{LockMode, ensure_lock};
 use super::registry::ensure_environment_image;
 use super::session::{Session, ensure_volumes, our_container, prepare_start, run_shell, terminal};
 use crate::cli::BuildFlags;
@@ -97,7 +97,7 @@ pub async fn run(
         s.ui.note("--no-hardware: no display, sound, devices or GPU in this container");
     }
     let engine = Engine::connect().await?;
-    ensure_locked(s, &engine, &profile, LockMode::from_flags(&flags)).await?;
+    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
     let plan = s.plan(&profile, Some(&engine)).await?;
     plan.container.require_host().map_err(|e| match e {
         Error::Host { message, help } => Error::Host {

@@ -73,7 +73,7 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
             &host,
             &facts,
             s.global.templates.clone(),
-            lock.dependencies(&profile.name),
+            crate::plan::Pins::of(&lock, &profile),
         ) {
             keep.insert(planned.image.tag);
         }

@@ -1,6 +1,7 @@
 //! Executing parsed commands. Each command: resolve inputs → plan (pure) → engine.
 //! One file per command family; `session` holds the steps they share.
 
+mod base_image;
 mod build_lock;
 mod build_progress;
 mod dependencies;
@@ -10,6 +11,8 @@ mod environment;
 mod exec;
 mod init;
 mod listing;
+mod lock;
+mod lock_mode;
 mod man;
 mod profiles;
 mod registry;
@@ -72,7 +75,7 @@ pub async fn execute(cli: Cli) -> Result<i32> {
             profile,
             update,
             locked,
-        } => dependencies::lock(s, profile.profile.as_deref(), update, locked).await,
+        } => lock::lock(s, profile.profile.as_deref(), update, locked).await,
         Command::Deps { profile, json } => dependencies::deps(s, profile.profile.as_deref(), json),
         Command::Doctor { profile, json } => {
             doctor::doctor(s, profile.profile.as_deref(), json).await

@@ -1,7 +1,7 @@
 //! Team images: `robodev push`, and pulling the image the team already built (by the digest
 //! robodev.lock records, or the hash tag) instead of building it.
 
-use super::dependencies::{LockMode, ensure_locked};
+use super::lock::{LockMode, ensure_lock};
 use super::session::{Session, ensure_image};
 use super::transfer_progress::TransferProgress;
 use crate::cli::BuildFlags;
@@ -37,7 +37,8 @@ pub async fn push(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Re
         ));
     }
     let engine = Engine::connect().await?;
-    ensure_locked(s, &engine, &profile, LockMode::from_flags(&flags)).await?;
+    // What is pushed for the team starts from a pinned base.
+    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), true).await?;
     let plan = s.plan(&profile, Some(&engine)).await?;
     ensure_image(s, &engine, &plan.image, flags).await?;
     let repository = &plan.image.repository;

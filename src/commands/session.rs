@@ -92,7 +92,7 @@ impl Session {
             engine: &facts,
             workspace: &self.workspace,
             templates: self.global.templates.clone(),
-            dependencies: lock.dependencies(&profile.name),
+            pins: plan::Pins::of(&lock, profile),
         })?;
         let missing = plan
             .container

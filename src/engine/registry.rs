@@ -187,6 +187,33 @@ impl Engine {
         Ok(())
     }
 
+    /// The digest the registry gives `reference` (`NAME[:TAG]`) now: of its manifest, or of its
+    /// image index for a multi-platform image. Asks the registry through the engine, so the
+    /// engine's own registry settings (mirrors, insecure registries, proxies) apply.
+    pub async fn registry_digest(
+        &self,
+        reference: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<String> {
+        let registry = crate::facts::credentials::registry_host(reference);
+        let action = format!("look up {reference} in its registry");
+        let answer = limited(
+            QUICK,
+            &action,
+            self.docker
+                .inspect_registry_image(reference, credentials(registry, auth)),
+        )
+        .await?;
+        match answer {
+            Ok(inspect) => inspect
+                .descriptor
+                .digest
+                .filter(|d| d.starts_with("sha256:"))
+                .ok_or_else(|| registry_error(&action, registry, "no digest in the answer".into())),
+            Err(e) => Err(registry_error(&action, registry, e.to_string())),
+        }
+    }
+
     /// Name `image` also `repository:tag`.
     pub async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> Result<()> {
         let options = bollard::query_parameters::TagImageOptions {

@@ -25,15 +25,33 @@ impl std::fmt::Debug for RegistryAuth {
     }
 }
 
-/// The registry host of `REGISTRY/NAMESPACE[/NAME]`.
+/// Docker Hub, as the engine and `docker login` name it.
+pub const DOCKER_HUB: &str = "docker.io";
+
+/// The registry host of an image reference: its first component when that names a host
+/// (`ghcr.io/team`, `localhost:5000/x`), else Docker Hub (`ros:humble`, `library/debian`).
 pub fn registry_host(reference: &str) -> &str {
-    reference.split('/').next().unwrap_or(reference)
+    match reference.split_once('/') {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            first
+        }
+        _ => DOCKER_HUB,
+    }
+}
+
+/// The key `docker login` files a registry's credential under in config.json.
+fn config_key(registry: &str) -> &str {
+    if registry == DOCKER_HUB || registry == "index.docker.io" {
+        "https://index.docker.io/v1/"
+    } else {
+        registry
+    }
 }
 
 /// The credential for `registry` (a host, `localhost:5000`), or `None` when the user has none
 /// configured (anonymous access is tried). A helper that fails is an error naming the helper.
 pub fn for_registry(registry: &str) -> Result<Option<RegistryAuth>> {
-    match docker_credential::get_credential(registry) {
+    match docker_credential::get_credential(config_key(registry)) {
         Ok(DockerCredential::UsernamePassword(username, password)) => {
             Ok(Some(RegistryAuth::Password { username, password }))
         }
@@ -57,5 +75,24 @@ pub fn for_registry(registry: &str) -> Result<Option<RegistryAuth>> {
             format!("cannot read the Docker credentials for {registry}: {other}"),
             "check ~/.docker/config.json (or $DOCKER_CONFIG/config.json)",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registry_host;
+
+    #[test]
+    fn the_registry_of_a_reference() {
+        assert_eq!(registry_host("ghcr.io/team/humble"), "ghcr.io");
+        assert_eq!(registry_host("localhost:5000/team"), "localhost:5000");
+        assert_eq!(
+            registry_host("127.0.0.1:5000/debian:bookworm"),
+            "127.0.0.1:5000"
+        );
+        assert_eq!(registry_host("localhost/x"), "localhost");
+        assert_eq!(registry_host("ros:humble-ros-base"), "docker.io");
+        assert_eq!(registry_host("library/debian"), "docker.io");
+        assert_eq!(registry_host("osrf/ros:humble-desktop"), "docker.io");
     }
 }

@@ -2,15 +2,18 @@
 //! from. This module alone owns its format: YAML, a header saying it is generated, every map in
 //! sorted order and every list one entry per line, so diffs are small and reviewable.
 //!
-//! Sections are independent: `dependencies` (the rosdep resolution, per profile) is written by
-//! `robodev lock`, `images` (pushed digests) by `robodev push`; a writer of one section keeps every other section exactly as it found it,
+//! Sections are independent: `dependencies` (the rosdep resolution, per profile) and `base`
+//! (each profile's base image digest) are written by `robodev lock`, `images` (pushed digests)
+//! by `robodev push`; a writer of one section keeps every other section exactly as it found it,
 //! including sections a newer robodev added.
 
+pub mod base;
 pub mod dependencies;
 pub mod images;
 
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
+use base::LockedBase;
 use dependencies::LockedDependencies;
 use images::LockedImage;
 use serde::{Deserialize, Serialize};
@@ -28,6 +31,9 @@ struct Document {
     version: u32,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     dependencies: BTreeMap<String, LockedDependencies>,
+    /// Base images: profile → the image and its digest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    base: BTreeMap<String, LockedBase>,
     /// Pushed images: image hash → platform → repository and digest.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     images: BTreeMap<String, BTreeMap<String, LockedImage>>,
@@ -89,6 +95,15 @@ impl LockFile {
 
     pub fn set_dependencies(&mut self, profile: &str, locked: LockedDependencies) {
         self.doc.dependencies.insert(profile.to_string(), locked);
+    }
+
+    /// The pinned base image of a profile, if `robodev lock` pinned it.
+    pub fn base(&self, profile: &str) -> Option<&LockedBase> {
+        self.doc.base.get(profile)
+    }
+
+    pub fn set_base(&mut self, profile: &str, base: LockedBase) {
+        self.doc.base.insert(profile.to_string(), base);
     }
 
     /// The pushed image for an image hash and platform.

@@ -9,10 +9,9 @@
 use super::container::MountKind;
 use super::render::Renderer;
 use super::user::PORTABLE_USER;
-use super::{Plan, PlanInputs};
+use super::{Pins, Plan, PlanInputs};
 use crate::error::Result;
 use crate::facts::{DeviceNode, Display, EngineFacts, HostFacts, HostUser, Workspace};
-use crate::lockfile::dependencies::LockedDependencies;
 use crate::profile::{GpuMode, Profile};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -88,11 +87,11 @@ pub fn portable_workspace() -> Workspace {
     }
 }
 
-/// The `.devcontainer/` files for a profile, with the workspace's locked dependencies.
+/// The `.devcontainer/` files for a profile, with what robodev.lock pins for it.
 pub fn for_profile(
     profile: &Profile,
     templates: Option<PathBuf>,
-    dependencies: Option<&LockedDependencies>,
+    pins: Pins<'_>,
 ) -> Result<DevcontainerFiles> {
     let engine = EngineFacts::default();
     let plan = super::make(PlanInputs {
@@ -101,10 +100,14 @@ pub fn for_profile(
         engine: &engine,
         workspace: &portable_workspace(),
         templates: templates.clone(),
-        dependencies,
+        pins,
     })?;
     let templates = templates.or_else(|| profile.templates.as_ref().map(PathBuf::from));
-    generate(&plan, &Renderer::new(templates), dependencies.is_some())
+    generate(
+        &plan,
+        &Renderer::new(templates),
+        pins.dependencies.is_some(),
+    )
 }
 
 /// Files written into `.devcontainer/`.

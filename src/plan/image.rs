@@ -87,8 +87,11 @@ pub struct DependencyLayer {
     pub pip: Vec<String>,
 }
 
+/// `from`: the base image reference the Dockerfile starts from (the profile's `base_image`,
+/// with robodev.lock's digest when it is pinned).
 pub fn plan_image(
     profile: &Profile,
+    from: &str,
     user: &ContainerUser,
     feature_packages: &[&str],
     deps: &DependencyLayer,
@@ -103,7 +106,7 @@ pub fn plan_image(
         "profile": profile.name,
         "distro": profile.distro.name,
         "variant": profile.variant.name(),
-        "base_image": profile.base_image,
+        "base_image": from,
         "platform": profile.platform,
         "tooling_packages": tooling_packages(profile, feature_packages),
         "apt_layers": profile.apt_layers,

@@ -17,6 +17,8 @@ pub mod user;
 
 use crate::error::Result;
 use crate::facts::{EngineFacts, HostFacts, Workspace};
+use crate::lockfile::LockFile;
+use crate::lockfile::base::LockedBase;
 use crate::lockfile::dependencies::{LockedDependencies, LockedKey};
 use crate::notice::Notice;
 use crate::profile::{GpuMode, Profile};
@@ -46,8 +48,56 @@ pub struct PlanInputs<'a> {
     pub workspace: &'a Workspace,
     /// `--templates`; the profile's `templates:` applies when this is `None`.
     pub templates: Option<PathBuf>,
-    /// The workspace's locked dependencies for this profile (robodev.lock), if any.
+    /// What robodev.lock pins for this profile.
+    pub pins: Pins<'a>,
+}
+
+/// What robodev.lock pins for one profile: its dependencies and its base image's digest.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pins<'a> {
     pub dependencies: Option<&'a LockedDependencies>,
+    /// Only when it pins the image the profile names now: a pin of another image is stale and
+    /// never used.
+    pub base: Option<&'a LockedBase>,
+}
+
+impl<'a> Pins<'a> {
+    pub fn of(lock: &'a LockFile, profile: &Profile) -> Pins<'a> {
+        Pins {
+            dependencies: lock.dependencies(&profile.name),
+            base: lock
+                .base(&profile.name)
+                .filter(|b| b.image == profile.base_image),
+        }
+    }
+
+    /// What the Dockerfile's `FROM` names.
+    pub fn from_reference(&self, profile: &Profile) -> String {
+        match self.base {
+            Some(b) => b.from_reference(),
+            None => profile.base_image.clone(),
+        }
+    }
+}
+
+/// Why a base image named by a moving tag should be pinned, when it is not.
+pub fn moving_base_warning(profile: &Profile, pins: &Pins<'_>) -> Option<Notice> {
+    let base = &profile.base_image;
+    if pins.base.is_some_and(|b| b.digest.is_some()) || base.contains('@') {
+        return None;
+    }
+    let name = base.rsplit('/').next().unwrap_or(base);
+    let tag = name.split_once(':').map(|(_, t)| t);
+    let why = match tag {
+        None => "has no tag, so it means `latest`",
+        Some("latest") => "uses the tag `latest`",
+        Some(_) => return None,
+    };
+    Some(Notice::warning(format!(
+        "base_image {base} {why}, which moves: two machines building this profile can get \
+         different images. `robodev lock` pins it to a digest, which names exactly one image \
+         (or name a release tag)"
+    )))
 }
 
 /// The image half alone: what `clean` needs to know which tag a profile builds now.
@@ -75,7 +125,7 @@ pub fn image_only(
     host: &HostFacts,
     engine: &EngineFacts,
     templates: Option<PathBuf>,
-    dependencies: Option<&LockedDependencies>,
+    pins: Pins<'_>,
 ) -> Result<ImageOnly> {
     let templates = templates.or_else(|| profile.templates.as_ref().map(PathBuf::from));
     let renderer = Renderer::new(templates);
@@ -83,8 +133,9 @@ pub fn image_only(
     let (ctx, gpu_note) = context(profile, host, engine, &user);
     let packages = hardware::system_packages(&ctx);
     let gpu = ctx.gpu;
-    let deps = dependency_layer(dependencies);
-    let mut image = plan_image(profile, &user, &packages, &deps, &renderer)?;
+    let deps = dependency_layer(pins.dependencies);
+    let from = pins.from_reference(profile);
+    let mut image = plan_image(profile, &from, &user, &packages, &deps, &renderer)?;
     // Not part of the hash: who built it, for `clean` on a shared engine.
     image.labels.insert(
         labels::OWNER.to_string(),
@@ -125,14 +176,14 @@ pub fn make(inputs: PlanInputs<'_>) -> Result<Plan> {
         engine,
         workspace,
         templates,
-        dependencies,
+        pins,
     } = inputs;
     let ImageOnly {
         user,
         gpu,
         gpu_note,
         image,
-    } = image_only(profile, host, engine, templates, dependencies)?;
+    } = image_only(profile, host, engine, templates, pins)?;
     let mut image = image;
     // Not part of the hash either: which workspace built it, for `clean` on a shared engine.
     image.labels.insert(
@@ -144,6 +195,9 @@ pub fn make(inputs: PlanInputs<'_>) -> Result<Plan> {
     if let Some(note) = gpu_note {
         container.notices.insert(0, note);
     }
+    container
+        .notices
+        .extend(moving_base_warning(profile, &pins));
     let hash = container.config_hash();
     container.labels.insert(labels::CONFIG.to_string(), hash);
     Ok(Plan {

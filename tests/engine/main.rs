@@ -3,6 +3,7 @@
 
 mod support;
 
+mod base_pins;
 mod dependencies;
 mod devcontainer_cli;
 mod faults;

@@ -311,7 +311,10 @@ fn the_dependency_layer_installs_exactly_the_locked_packages_after_ros() {
         engine: &Default::default(),
         workspace: &workspace(),
         templates: None,
-        dependencies: Some(&lock),
+        pins: robodev::plan::Pins {
+            dependencies: Some(&lock),
+            base: None,
+        },
     })
     .unwrap();
     let df = &plan.image.dockerfile;

@@ -40,8 +40,10 @@ fn generated_files_pass_the_official_schema() {
     ];
     for yaml in profiles {
         let p = plan(&profile_from(yaml).unwrap());
-        let doc =
-            json_of(&robodev::plan::devcontainer::for_profile(&p.profile, None, None).unwrap());
+        let doc = json_of(
+            &robodev::plan::devcontainer::for_profile(&p.profile, None, Default::default())
+                .unwrap(),
+        );
         let errors: Vec<String> = validator
             .iter_errors(&doc)
             .map(|e| format!("{e} at {}", e.instance_path))
@@ -59,7 +61,8 @@ fn devcontainer_agrees_with_the_plan() {
         &profile_from("version: 1\nextends: jazzy\ngpu: nvidia\nhotplug: [serial]\nx11: true\nsecurity: {debug: true}\n")
             .unwrap(),
     );
-    let files = robodev::plan::devcontainer::for_profile(&p.profile, None, None).unwrap();
+    let files =
+        robodev::plan::devcontainer::for_profile(&p.profile, None, Default::default()).unwrap();
     assert_eq!(files.dockerfile, p.image.dockerfile);
     let doc = json_of(&files);
     // The folder's own name on the machine that opens it, not the generating machine's.
@@ -116,10 +119,10 @@ fn devcontainer_agrees_with_the_plan() {
 
 #[test]
 fn generation_is_deterministic() {
-    let a = robodev::plan::devcontainer::for_profile(&builtin("humble"), None, None)
+    let a = robodev::plan::devcontainer::for_profile(&builtin("humble"), None, Default::default())
         .unwrap()
         .devcontainer_json;
-    let b = robodev::plan::devcontainer::for_profile(&builtin("humble"), None, None)
+    let b = robodev::plan::devcontainer::for_profile(&builtin("humble"), None, Default::default())
         .unwrap()
         .devcontainer_json;
     assert_eq!(a, b);
@@ -135,7 +138,8 @@ fn the_committed_files_are_the_same_for_every_teammate() {
         "version: 1\nextends: jazzy\ngpu: dri\nx11: true\nwayland: true\naudio: true\nssh_agent: true\ngit_config: true\nhotplug: [serial]\ndevices: [/dev/ttyUSB0, {path: /dev/video9, optional: true}]\nmounts: [\"~/datasets:/data:ro\", \"maps:/maps\"]\n",
     )
     .unwrap();
-    let files = robodev::plan::devcontainer::for_profile(&profile, None, None).unwrap();
+    let files =
+        robodev::plan::devcontainer::for_profile(&profile, None, Default::default()).unwrap();
     let all: String = std::iter::once(files.devcontainer_json.clone())
         .chain(files.context.iter().map(|(_, c, _)| c.clone()))
         .collect();

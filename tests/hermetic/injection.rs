@@ -101,7 +101,7 @@ fn check(template: &str, value: &str) {
         engine: &Default::default(),
         workspace: &workspace(),
         templates: None,
-        dependencies: None,
+        pins: Default::default(),
     }) else {
         return;
     };
@@ -145,7 +145,8 @@ fn check(template: &str, value: &str) {
         assert_eq!(unescaped, value);
     }
     // Devcontainer mount strings keep their key=value structure.
-    let files = robodev::plan::devcontainer::for_profile(&p.profile, None, None).unwrap();
+    let files =
+        robodev::plan::devcontainer::for_profile(&p.profile, None, Default::default()).unwrap();
     let json: serde_json::Value =
         serde_json::from_str(files.devcontainer_json.split_once('\n').unwrap().1).unwrap();
     for m in json["mounts"].as_array().unwrap() {

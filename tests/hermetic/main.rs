@@ -2,6 +2,7 @@
 
 mod support;
 
+mod base_pins;
 mod cli;
 mod dependencies;
 mod devcontainer;

@@ -84,7 +84,7 @@ fn cap_drop_names_are_checked_and_a_child_replaces_the_list() {
 #[test]
 fn the_dev_container_gets_the_same_rights() {
     let p = profile_from("version: 1\nextends: humble\n").unwrap();
-    let files = robodev::plan::devcontainer::for_profile(&p, None, None).unwrap();
+    let files = robodev::plan::devcontainer::for_profile(&p, None, Default::default()).unwrap();
     let body = files.devcontainer_json.split_once('\n').unwrap().1;
     let doc: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(doc["capAdd"], serde_json::json!([]));

@@ -111,7 +111,7 @@ pub fn plan_for(
         engine,
         workspace: &workspace(),
         templates: None,
-        dependencies: None,
+        pins: Default::default(),
     })
 }
 

@@ -1,0 +1,187 @@
+//! Base images pinned in robodev.lock: `robodev lock` (and `push`) resolve the profile's
+//! `base_image` tag to the digest its registry gives it now; every build then starts
+//! `FROM image@sha256:…`, so two machines building the profile start from the same bytes.
+
+use super::lock_mode::LockMode;
+use super::session::Session;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::facts::credentials;
+use crate::lockfile::base::LockedBase;
+use crate::lockfile::{LOCK_FILE, LockFile};
+use crate::profile::Profile;
+use crate::ui::shown_path;
+
+/// Whether robodev.lock pins `profile`'s base image as the profile names it now. With no lock
+/// file at all nothing is expected; a profile that writes its own `@sha256:` needs no pin.
+pub fn check(lock: &LockFile, profile: &Profile) -> Result<()> {
+    if profile.base_image.contains('@') || !lock.exists() {
+        return Ok(());
+    }
+    let detail = match lock.base(&profile.name) {
+        Some(b) if b.image == profile.base_image => return Ok(()),
+        Some(b) => format!(
+            "base image: the lock pins {}, the profile names {}",
+            b.image, profile.base_image
+        ),
+        None => format!("base image: {} is not pinned", profile.base_image),
+    };
+    Err(Error::CheckFailed {
+        message: format!(
+            "{} does not match profile {} (--locked):",
+            shown_path(&lock.path),
+            profile.name
+        ),
+        details: vec![detail],
+        help: Some(format!("run `robodev lock` and commit {LOCK_FILE}")),
+    })
+}
+
+/// Keep the profile's base image pin in step. `pin_missing`: pin a base the lock does not
+/// name yet (`lock`, `push`); otherwise only a pin of another image is renewed (the profile
+/// changed its base), so `up` asks no registry on a workspace that never locked.
+pub async fn ensure_pinned(
+    s: &Session,
+    engine: &Engine,
+    profile: &Profile,
+    mode: LockMode,
+    pin_missing: bool,
+) -> Result<()> {
+    let mut lock = LockFile::read(&s.workspace.root)?;
+    if mode == LockMode::Check {
+        return check(&lock, profile);
+    }
+    if profile.base_image.contains('@') {
+        return Ok(());
+    }
+    let entry = lock.base(&profile.name).cloned();
+    let current = entry
+        .as_ref()
+        .is_some_and(|b| b.image == profile.base_image);
+    let wanted = match mode {
+        LockMode::Update => true,
+        LockMode::Keep => {
+            if entry.is_some() && !current {
+                s.ui.warn(format!(
+                    "{LOCK_FILE} pins another base image for profile {} (--offline: not \
+                     pinning {}; `robodev lock` does)",
+                    profile.name, profile.base_image
+                ));
+            }
+            false
+        }
+        LockMode::Resolve => !current && (entry.is_some() || pin_missing),
+        LockMode::Check => false,
+    };
+    if !wanted {
+        return Ok(());
+    }
+    let pinned = pin(s, engine, &profile.base_image).await?;
+    if entry.as_ref() != Some(&pinned) {
+        if let Some(old) = entry.as_ref().filter(|_| current) {
+            s.ui.info(format!(
+                "base image {} moved: {} → {}",
+                pinned.image,
+                old.digest.as_deref().unwrap_or("(not pinned)"),
+                pinned.digest.as_deref().unwrap_or("(not pinned)")
+            ));
+        }
+        lock.set_base(&profile.name, pinned);
+        lock.write()?;
+    }
+    Ok(())
+}
+
+/// The digest of `image` now: its registry's answer, else the local copy's registry digest.
+/// An image that has neither (built or loaded on this machine) is recorded unpinned, and said.
+async fn pin(s: &Session, engine: &Engine, image: &str) -> Result<LockedBase> {
+    let auth = credentials::for_registry(credentials::registry_host(image))?;
+    let asked = engine.registry_digest(image, auth.as_ref()).await;
+    let digest = match asked {
+        Ok(digest) => {
+            s.ui.info(format!("pinned base image {image} to {digest}"));
+            Some(digest)
+        }
+        Err(e) => {
+            let why = match &e {
+                Error::Registry { message, .. } => message.lines().next().unwrap_or("").to_string(),
+                other => other.to_string(),
+            };
+            let local = engine
+                .identity(image)
+                .await?
+                .and_then(|i| local_digest(image, &i.repo_digests));
+            match &local {
+                Some(digest) => s.ui.warn(format!(
+                    "could not ask the registry of {image} ({why}); pinned the local copy's \
+                     digest {digest}"
+                )),
+                None => s.ui.warn(format!(
+                    "base image {image} is not pinned: its registry could not be asked ({why}) \
+                     and the local copy has no registry digest (it was built or loaded on this \
+                     machine). Builds use the tag; `robodev lock --update` tries again"
+                )),
+            }
+            local
+        }
+    };
+    Ok(LockedBase {
+        image: image.to_string(),
+        digest,
+    })
+}
+
+/// The repository of a reference, without its tag, as the engine spells repository digests
+/// (`docker.io/library/` dropped).
+fn repository(reference: &str) -> &str {
+    let name = reference.split('@').next().unwrap_or(reference);
+    let cut = match name.rfind(':') {
+        Some(i) if !name[i..].contains('/') => &name[..i],
+        _ => name,
+    };
+    cut.strip_prefix("docker.io/")
+        .map(|r| r.strip_prefix("library/").unwrap_or(r))
+        .unwrap_or(cut)
+}
+
+/// The digest among an image's `REPOSITORY@sha256:…` entries that belongs to `reference`.
+fn local_digest(reference: &str, repo_digests: &[String]) -> Option<String> {
+    let wanted = repository(reference);
+    repo_digests.iter().find_map(|rd| {
+        let (repo, digest) = rd.split_once('@')?;
+        (repository(repo) == wanted).then(|| digest.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repositories_as_the_engine_spells_them() {
+        assert_eq!(repository("ros:humble-ros-base"), "ros");
+        assert_eq!(repository("docker.io/library/debian:bookworm"), "debian");
+        assert_eq!(
+            repository("localhost:5000/team/base"),
+            "localhost:5000/team/base"
+        );
+        assert_eq!(
+            repository("localhost:5000/team/base:1"),
+            "localhost:5000/team/base"
+        );
+        assert_eq!(repository("ros@sha256:ab"), "ros");
+    }
+
+    #[test]
+    fn the_local_digest_of_the_reference_not_another_repository() {
+        let digests = vec![
+            "other/x@sha256:11".to_string(),
+            "127.0.0.1:5000/debian@sha256:22".to_string(),
+        ];
+        assert_eq!(
+            local_digest("127.0.0.1:5000/debian:bookworm", &digests).as_deref(),
+            Some("sha256:22")
+        );
+        assert_eq!(local_digest("debian:bookworm", &digests), None);
+    }
+}
