@@ -216,6 +216,32 @@ pub enum Command {
         #[command(flatten)]
         build: BuildFlags,
     },
+    /// Write the environment's image to a file (a Docker archive), for a machine without a
+    /// registry
+    #[command(
+        after_help = "Examples:\n  robodev save humble -o humble.tar.zst   (zstd: by the name, or --zstd)\n  robodev save -o - | ssh robot robodev load -\n\nOn the robot: `robodev load FILE`, then `robodev up` builds nothing and needs no network."
+    )]
+    Save {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// The file to write (`-`: standard output); it takes its name only when complete
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
+        /// Compress with zstd (also when FILE ends in .zst)
+        #[arg(long)]
+        zstd: bool,
+        #[command(flatten)]
+        build: BuildFlags,
+    },
+    /// Load an image saved by `robodev save`, check it is the image recorded, and name it
+    #[command(
+        after_help = "Examples:\n  robodev load humble.tar.zst\n  robodev load - < humble.tar"
+    )]
+    Load {
+        /// The bundle (`-`: standard input); plain or zstd
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Resolve the workspace's rosdep dependencies and write them to robodev.lock
     #[command(
         after_help = "Examples:\n  robodev lock              resolve when the lock is missing or stale\n  robodev lock --update     resolve again (new rosdep sources, a newer cache)\n  robodev lock --locked     in CI: fail when robodev.lock is stale"

@@ -15,21 +15,57 @@ pub fn write_atomic_executable(path: &Path, contents: &str) -> Result<()> {
     write_with_mode(path, contents, 0o777)
 }
 
+fn write_with_mode(path: &Path, contents: &str, mode: u32) -> Result<()> {
+    let mut file = AtomicFile::create(path, mode)?;
+    file.write_all(contents.as_bytes())
+        .map_err(|e| Error::io_path("write", path, e))?;
+    file.commit()
+}
+
+/// A file written under a temporary name beside its place and renamed there by `commit`:
+/// until then (an error, ^C, a crash) the path holds what it held before, never half a file.
 /// The temp file is created 0600; it gets `mode` less the umask before it takes the name, as
 /// any file the user's tools create would.
-fn write_with_mode(path: &Path, contents: &str, mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = ensure_parent(path)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .map_err(|e| Error::io_path("create a file in", &dir, e))?;
-    tmp.write_all(contents.as_bytes())
-        .map_err(|e| Error::io_path("write", path, e))?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode & !umask()))
-        .map_err(|e| Error::io_path("set the permissions of", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io_path("write", path, e.error))?;
-    Ok(())
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+    mode: u32,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path, mode: u32) -> Result<AtomicFile> {
+        let dir = ensure_parent(path)?;
+        let tmp = tempfile::NamedTempFile::new_in(&dir)
+            .map_err(|e| Error::io_path("create a file in", &dir, e))?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_path_buf(),
+            mode,
+        })
+    }
+
+    pub fn commit(self) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = &self.path;
+        self.tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(self.mode & !umask()))
+            .map_err(|e| Error::io_path("set the permissions of", path, e))?;
+        self.tmp
+            .persist(path)
+            .map_err(|e| Error::io_path("write", path, e.error))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
 }
 
 /// This process's umask, from /proc (reading it with umask(2) would change it meanwhile);

@@ -13,6 +13,7 @@
 //! Cross-cutting and flat: `cli` (arguments as typed), `error`, `notice`, `ui`, `files`,
 //! `paths`, `suggest`, `text`. `run` maps results to exit codes in one place.
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod engine;

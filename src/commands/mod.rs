@@ -4,6 +4,7 @@
 mod base_image;
 mod build_lock;
 mod build_progress;
+mod bundle;
 mod dependencies;
 mod devcontainer;
 mod doctor;
@@ -71,6 +72,13 @@ pub async fn execute(cli: Cli) -> Result<i32> {
         Command::Push { profile, build } => {
             registry::push(s, profile.profile.as_deref(), build).await
         }
+        Command::Save {
+            profile,
+            output,
+            zstd,
+            build,
+        } => bundle::save(s, profile.profile.as_deref(), &output, zstd, build).await,
+        Command::Load { file } => bundle::load(s, &file).await,
         Command::Lock {
             profile,
             update,

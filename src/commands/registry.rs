@@ -15,7 +15,7 @@ use crate::plan::labels;
 use std::time::Instant;
 
 /// The platform an image is for: the profile's, or the engine's own.
-async fn platform(engine: &Engine, plan: &Plan) -> Result<String> {
+pub async fn platform(engine: &Engine, plan: &Plan) -> Result<String> {
     match &plan.image.platform {
         Some(p) => Ok(p.clone()),
         None => Ok(engine.facts().await?.platform),

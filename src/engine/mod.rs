@@ -2,6 +2,7 @@
 //! decisions of its own; every option it sends comes from a plan. Bollard's errors are turned
 //! into errors a user can act on, per operation (`errors`).
 
+mod archive;
 mod build;
 mod connection;
 mod containers;

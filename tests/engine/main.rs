@@ -4,6 +4,7 @@
 mod support;
 
 mod base_pins;
+mod bundles;
 mod dependencies;
 mod devcontainer_cli;
 mod faults;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Layers, lowest first: a file may import from its own layer or a lower one.
 const LAYERS: &[&[&str]] = &[
     &["error", "suggest", "paths", "notice", "files", "text"],
-    &["profile", "lockfile"],
+    &["profile", "lockfile", "bundle"],
     &["facts"],
     &["plan"],
     &["engine"],

@@ -1,0 +1,395 @@
+//! Bundles for machines without a registry: `robodev save` writes the environment's image as a
+//! Docker archive (optionally zstd) with what it holds recorded in front (bundle.rs);
+//! `robodev load` loads it, checks the engine got exactly the recorded image, and only then
+//! names it, so `robodev up` on the robot makes no build call and no network access.
+//! Both stream: memory stays at a chunk whatever the image's size.
+
+use super::lock::{LockMode, ensure_lock};
+use super::registry::{ensure_environment_image, platform};
+use super::session::Session;
+use crate::bundle::{self, ArchiveWatch, BundleInfo};
+use crate::cli::BuildFlags;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::files::AtomicFile;
+use crate::lockfile::LockFile;
+use crate::plan::labels;
+use crate::ui::{Ui, shown_path};
+use bytes::Bytes;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+const CHUNK: usize = 1 << 20;
+/// zstd's default level: fast, and most of an image's bytes are already-compressed files.
+const ZSTD_LEVEL: i32 = 3;
+
+/// Bytes so far, on a terminal; nothing otherwise.
+fn byte_progress(ui: Ui, what: &str) -> ProgressBar {
+    if ui.quiet || !console::Term::stderr().is_term() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {bytes} ({binary_bytes_per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Where `save` writes: a file that takes its name only when whole, or standard output.
+enum Sink {
+    File(AtomicFile),
+    Stdout(std::io::Stdout),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::File(f) => f.write(buf),
+            Sink::Stdout(o) => o.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::File(f) => f.flush(),
+            Sink::Stdout(o) => o.flush(),
+        }
+    }
+}
+
+/// The sink, compressed or not; `finish` ends the zstd frame and commits the file.
+enum Archive {
+    Plain(std::io::BufWriter<Sink>),
+    Zstd(zstd::Encoder<'static, std::io::BufWriter<Sink>>),
+}
+
+impl Archive {
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Archive::Plain(w) => w,
+            Archive::Zstd(w) => w,
+        }
+    }
+
+    fn finish(self, output: &Path) -> Result<()> {
+        let failed = |e| Error::io_path("write", output, e);
+        let buffered = match self {
+            Archive::Plain(w) => w,
+            Archive::Zstd(w) => w.finish().map_err(failed)?,
+        };
+        match buffered.into_inner().map_err(|e| failed(e.into_error()))? {
+            Sink::File(f) => f.commit(),
+            Sink::Stdout(mut o) => o.flush().map_err(failed),
+        }
+    }
+}
+
+/// `robodev save [PROFILE] -o FILE [--zstd]`.
+pub async fn save(
+    s: &Session,
+    reference: Option<&str>,
+    output: &Path,
+    zstd: bool,
+    flags: BuildFlags,
+) -> Result<i32> {
+    let profile = s.profile(reference)?;
+    if is_stdio(output) && std::io::stdout().is_terminal() {
+        return Err(Error::usage_with_help(
+            "refusing to write an image archive to a terminal",
+            "name a file (`-o humble.tar.zst`) or pipe it (`robodev save -o - | ssh robot robodev load -`)",
+        ));
+    }
+    let engine = Engine::connect().await?;
+    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let plan = s.plan(&profile, Some(&engine)).await?;
+    ensure_environment_image(s, &engine, &plan, flags).await?;
+    let identity = engine
+        .identity(&plan.image.tag)
+        .await?
+        .ok_or_else(|| Error::Engine {
+            action: format!("cannot save {}", plan.image.tag),
+            message: "the image disappeared from the engine".into(),
+            help: None,
+        })?;
+    let platform = platform(&engine, &plan).await?;
+    let lock = LockFile::read(&s.workspace.root)?;
+    let digest = lock
+        .image(&plan.image.hash, &platform)
+        .map(|i| i.digest.clone());
+    let info = BundleInfo::new(
+        &profile.name,
+        &plan.image.hash,
+        &identity.id,
+        &plan.image.tag,
+        &platform,
+        digest,
+    );
+    let compress = zstd || output.extension().is_some_and(|e| e == "zst");
+    let sink = if is_stdio(output) {
+        Sink::Stdout(std::io::stdout())
+    } else {
+        Sink::File(AtomicFile::create(output, 0o666)?)
+    };
+    let buffered = std::io::BufWriter::with_capacity(CHUNK, sink);
+    let failed = |e| Error::io_path("write", output, e);
+    let mut archive = if compress {
+        Archive::Zstd(zstd::Encoder::new(buffered, ZSTD_LEVEL).map_err(failed)?)
+    } else {
+        Archive::Plain(buffered)
+    };
+    let started = Instant::now();
+    let bar = byte_progress(s.ui, &format!("saving {}", plan.image.tag));
+    archive
+        .writer()
+        .write_all(&info.tar_entry())
+        .map_err(failed)?;
+    let written = engine
+        .export_image(&identity.id, &mut |chunk| {
+            bar.inc(chunk.len() as u64);
+            archive.writer().write_all(chunk).map_err(failed)
+        })
+        .await;
+    bar.finish_and_clear();
+    written?;
+    archive.finish(output)?;
+    let size = if is_stdio(output) {
+        String::new()
+    } else {
+        std::fs::metadata(output)
+            .map(|m| format!(", {}", indicatif::HumanBytes(m.len())))
+            .unwrap_or_default()
+    };
+    s.ui.success(format!(
+        "saved {} (profile {}{size}) to {} in {:.1}s; on the robot: `robodev load {}`",
+        plan.image.tag,
+        profile.name,
+        shown_path(output),
+        started.elapsed().as_secs_f64(),
+        shown_path(output),
+    ));
+    Ok(0)
+}
+
+/// What the reader saw, for the error message when the engine refuses the archive.
+#[derive(Default)]
+struct ReadState {
+    bytes: u64,
+    error: Option<String>,
+    /// Why the archive is not the bundle's image (seen before the engine finished).
+    refusal: Option<String>,
+}
+
+/// The bundle as a stream of chunks for the engine: the bytes already read, then the rest.
+struct Chunks {
+    head: Option<Vec<u8>>,
+    input: Box<dyn Read + Send>,
+    watch: ArchiveWatch,
+    ended: bool,
+    state: Arc<Mutex<ReadState>>,
+    bar: ProgressBar,
+}
+
+impl Iterator for Chunks {
+    type Item = std::result::Result<Bytes, std::io::Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ended {
+            return None;
+        }
+        let chunk = match self.head.take() {
+            Some(head) => Ok(head),
+            None => {
+                let mut buf = vec![0u8; CHUNK];
+                match self.input.read(&mut buf) {
+                    Ok(0) if self.watch.saw_manifest => return None,
+                    Ok(0) => Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "it ends before its manifest.json",
+                    )),
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Ok(buf)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // Stop sending as soon as the archive shows it is not the recorded image: the engine
+        // then loads nothing.
+        let chunk = chunk.and_then(|buf| match self.watch.feed(&buf) {
+            Ok(()) => Ok(buf),
+            Err(why) => {
+                state.refusal = Some(why.clone());
+                Err(std::io::Error::other(why))
+            }
+        });
+        match chunk {
+            Ok(buf) => {
+                state.bytes += buf.len() as u64;
+                self.bar.inc(buf.len() as u64);
+                Some(Ok(Bytes::from(buf)))
+            }
+            Err(e) => {
+                self.ended = true;
+                if state.refusal.is_none() {
+                    state.error = Some(e.to_string());
+                }
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// The bundle file (or standard input), decompressed when it is zstd.
+fn open(file: &Path) -> Result<Box<dyn Read + Send>> {
+    let raw: Box<dyn Read + Send> = if is_stdio(file) {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(file).map_err(|e| Error::io_path("open", file, e))?)
+    };
+    let mut input = BufReader::with_capacity(CHUNK, raw);
+    let first = input
+        .fill_buf()
+        .map_err(|e| Error::io_path("read", file, e))?;
+    if bundle::is_zstd(first) {
+        let decoder =
+            zstd::Decoder::with_buffer(input).map_err(|e| Error::io_path("decompress", file, e))?;
+        Ok(Box::new(decoder))
+    } else {
+        Ok(Box::new(input))
+    }
+}
+
+/// `robodev load FILE`.
+pub async fn load(s: &Session, file: &Path) -> Result<i32> {
+    let shown = if is_stdio(file) {
+        "standard input".to_string()
+    } else {
+        shown_path(file)
+    };
+    let mut input = open(file)?;
+    let (info, head) = bundle::read_info(&mut input, &shown)?;
+    let engine = Engine::connect().await?;
+    if engine
+        .identity(&info.tag)
+        .await?
+        .is_some_and(|i| i.id == info.image_id)
+    {
+        s.ui.success(format!(
+            "{} (profile {}) is already on this engine: nothing to load",
+            info.tag, info.profile
+        ));
+        return Ok(0);
+    }
+    let existed = engine.identity(&info.image_id).await?.is_some();
+    let started = Instant::now();
+    let state = Arc::new(Mutex::new(ReadState::default()));
+    let bar = byte_progress(s.ui, &format!("loading {}", info.tag));
+    let chunks = Chunks {
+        head: Some(head),
+        input,
+        watch: ArchiveWatch::new(&info.image_id),
+        ended: false,
+        state: state.clone(),
+        bar: bar.clone(),
+    };
+    let loaded = engine
+        .load_archive(futures_util::stream::iter(chunks))
+        .await;
+    bar.finish_and_clear();
+    let loaded = loaded.map_err(|e| refused(&shown, &state, e))?;
+    // The archive names no tag: whatever it held is unnamed until it is checked.
+    if !loaded.contains(&info.image_id) {
+        for id in loaded.iter().filter(|_| !existed) {
+            let _ = engine.remove_image(id).await;
+        }
+        return Err(altered(
+            &shown,
+            format!(
+                "it holds image {}, but its {} records {}",
+                loaded.first().map(String::as_str).unwrap_or("(none)"),
+                bundle::INFO_FILE,
+                info.image_id
+            ),
+        ));
+    }
+    let identity = engine.identity(&info.image_id).await?.unwrap_or_default();
+    let hash = identity
+        .labels
+        .get(labels::HASH)
+        .cloned()
+        .unwrap_or_default();
+    if hash != info.hash {
+        if !existed {
+            let _ = engine.remove_image(&info.image_id).await;
+        }
+        return Err(altered(
+            &shown,
+            format!(
+                "its image is not robodev's image {} (hash label {hash:?})",
+                info.hash
+            ),
+        ));
+    }
+    let (repository, tag) = info
+        .tag
+        .rsplit_once(':')
+        .ok_or_else(|| altered(&shown, format!("its tag {:?} has no hash part", info.tag)))?;
+    engine.tag_image(&info.image_id, repository, tag).await?;
+    s.ui.success(format!(
+        "loaded {} (profile {}) in {:.1}s; `robodev up {}` uses it: no build, no network",
+        info.tag,
+        info.profile,
+        started.elapsed().as_secs_f64(),
+        info.profile
+    ));
+    Ok(0)
+}
+
+fn altered(shown: &str, why: String) -> Error {
+    Error::Usage {
+        message: format!("refusing {shown}: {why}"),
+        help: Some("the bundle was altered or is not what it says: save it again".into()),
+    }
+}
+
+/// The engine refused the archive: say whether it ended early or could not be read.
+fn refused(shown: &str, state: &Mutex<ReadState>, e: Error) -> Error {
+    let state = state.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(why) = &state.refusal {
+        return altered(shown, why.clone());
+    }
+    let engine_said = match &e {
+        Error::Engine { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    let message = match &state.error {
+        Some(read) => format!(
+            "{shown} could not be read after {} bytes: {read}",
+            state.bytes
+        ),
+        None => format!(
+            "the engine refused {shown} after {} bytes: {engine_said}",
+            state.bytes
+        ),
+    };
+    Error::Usage {
+        message,
+        help: Some(
+            "the bundle is truncated or damaged: copy it again (compare its size with the saved \
+             one) or save it again; nothing was tagged"
+                .into(),
+        ),
+    }
+}
