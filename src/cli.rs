@@ -191,6 +191,16 @@ pub enum Command {
     /// Work with one profile
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// List robodev's images: profile, size, age, the containers using them, the pushed digest
+    #[command(after_help = "Examples:\n  robodev images\n  robodev images --json")]
+    Images {
+        /// Print JSON (stable field names) instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work with a profile's current image: inspect, history, tag, rm
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Write the Dockerfile, .dockerignore and entrypoint robodev would build, to read or commit
     #[command(
         after_help = "Examples:\n  robodev generate humble             writes .robodev/docker/\n  robodev generate humble -o docker/"
@@ -313,6 +323,43 @@ pub enum ProfileCommand {
         /// Print JSON (stable field names) instead of text
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// What the profile's image is: id, hash, size, names, digests, containers, labels
+    #[command(after_help = "Example:\n  robodev image inspect humble --json")]
+    Inspect {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Print JSON (stable field names) instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each layer with its size and the profile section that made it
+    #[command(after_help = "Example:\n  robodev image history humble")]
+    History {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Print JSON (stable field names) instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give the profile's image another name (e.g. for a robot's registry)
+    #[command(
+        after_help = "Examples:\n  robodev image tag robot-registry.local/humble:v3\n  robodev image tag humble robot-registry.local/humble:v3"
+    )]
+    Tag {
+        /// [PROFILE] NAME[:TAG] (TAG defaults to latest)
+        #[arg(num_args = 1..=2, required = true, value_name = "[PROFILE] NAME")]
+        args: Vec<String>,
+    },
+    /// Remove the profile's image (refused while a container uses it)
+    #[command(after_help = "Example:\n  robodev image rm humble")]
+    Rm {
+        #[command(flatten)]
+        profile: ProfileArg,
     },
 }
 

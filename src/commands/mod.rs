@@ -10,6 +10,7 @@ mod devcontainer;
 mod doctor;
 mod environment;
 mod exec;
+mod images;
 mod init;
 mod listing;
 mod lock;
@@ -20,7 +21,7 @@ mod registry;
 mod session;
 mod transfer_progress;
 
-use crate::cli::{Cli, Command, ProfileCommand};
+use crate::cli::{Cli, Command, ImageCommand, ProfileCommand};
 use crate::error::Result;
 use clap::CommandFactory;
 use session::Session;
@@ -63,6 +64,17 @@ pub async fn execute(cli: Cli) -> Result<i32> {
         Command::Profiles { json } => profiles::list(s, json),
         Command::Profile(ProfileCommand::Show { profile, json }) => {
             profiles::show(s, profile.profile.as_deref(), json)
+        }
+        Command::Images { json } => images::images(s, json).await,
+        Command::Image(ImageCommand::Inspect { profile, json }) => {
+            images::inspect(s, profile.profile.as_deref(), json).await
+        }
+        Command::Image(ImageCommand::History { profile, json }) => {
+            images::history(s, profile.profile.as_deref(), json).await
+        }
+        Command::Image(ImageCommand::Tag { args }) => images::tag(s, &args).await,
+        Command::Image(ImageCommand::Rm { profile }) => {
+            images::rm(s, profile.profile.as_deref()).await
         }
         Command::Generate {
             profile,

@@ -652,6 +652,26 @@ impl Engine {
 
 impl Engine {
     /// The image (as named at creation) of every container, robodev's or not.
+    /// Every container's name (without the slash), by the id of the image it runs.
+    pub async fn containers_by_image(&self) -> Result<HashMap<String, Vec<String>>> {
+        let options = ListContainersOptions {
+            all: true,
+            ..Default::default()
+        };
+        let mut by_image: HashMap<String, Vec<String>> = HashMap::new();
+        for c in self.containers(options).await? {
+            let name = c
+                .names
+                .and_then(|n| n.into_iter().next())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_else(|| c.id.clone().unwrap_or_default());
+            if let Some(image) = c.image_id {
+                by_image.entry(image).or_default().push(name);
+            }
+        }
+        Ok(by_image)
+    }
+
     pub async fn all_container_images(&self) -> Result<Vec<String>> {
         let options = ListContainersOptions {
             all: true,

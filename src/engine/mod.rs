@@ -7,10 +7,12 @@ mod build;
 mod connection;
 mod containers;
 mod errors;
+mod history;
 mod registry;
 mod stdio;
 
 pub use build::{BuildOptions, BuildOutput, BuildWatcher, base_image_help};
 pub use connection::Engine;
 pub use containers::{Captured, ContainerState, LabelledImage, ManagedContainer, Output};
+pub use history::HistoryEntry;
 pub use registry::{ImageIdentity, TransferWatcher};

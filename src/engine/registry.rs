@@ -30,6 +30,10 @@ pub struct ImageIdentity {
     pub labels: HashMap<String, String>,
     /// `REPOSITORY@sha256:…` for each registry it was pushed to or pulled from.
     pub repo_digests: Vec<String>,
+    pub tags: Vec<String>,
+    pub size: i64,
+    /// RFC 3339, as the engine says it.
+    pub created: String,
 }
 
 fn credentials(registry: &str, auth: Option<&RegistryAuth>) -> Option<DockerCredentials> {
@@ -234,6 +238,9 @@ impl Engine {
                 id: i.id.unwrap_or_default(),
                 labels: i.config.and_then(|c| c.labels).unwrap_or_default(),
                 repo_digests: i.repo_digests.unwrap_or_default(),
+                tags: i.repo_tags.unwrap_or_default(),
+                size: i.size.unwrap_or_default(),
+                created: i.created.unwrap_or_default(),
             })),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(api_error(&action, e)),

@@ -119,6 +119,15 @@ impl LockFile {
             .insert(platform.to_string(), image);
     }
 
+    /// The pushed images of an image hash, by platform.
+    pub fn images_of(&self, hash: &str) -> Vec<(&str, &LockedImage)> {
+        self.doc
+            .images
+            .get(hash)
+            .map(|p| p.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            .unwrap_or_default()
+    }
+
     /// Every image digest the lock names (`clean` keeps those images).
     pub fn image_digests(&self) -> Vec<&LockedImage> {
         self.doc.images.values().flat_map(|p| p.values()).collect()

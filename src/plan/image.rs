@@ -330,3 +330,69 @@ impl ImagePlan {
         builder.into_inner()
     }
 }
+
+/// The profile section each Dockerfile instruction after `FROM` belongs to, in order: what
+/// `robodev image history` puts beside each layer. Sections are the template's comments.
+pub fn instruction_sections(dockerfile: &str) -> Vec<(String, &'static str)> {
+    let section_of = |comment: &str| -> Option<&'static str> {
+        let c = comment.trim_start_matches('#').trim();
+        Some(if c.starts_with("robodev's tooling") {
+            "tooling"
+        } else if c.starts_with("ROS packages") {
+            "ROS packages"
+        } else if c.starts_with("Workspace dependencies") {
+            "dependencies"
+        } else if c.starts_with("System packages") {
+            "system packages"
+        } else if c.starts_with("Python packages") {
+            "pip"
+        } else if c.starts_with("The user") || c.starts_with("The ROS environment") {
+            "user"
+        } else if c.starts_with("Environment") {
+            "environment"
+        } else {
+            return None;
+        })
+    };
+    let mut out = Vec::new();
+    let mut section = "setup";
+    let mut after_from = false;
+    let mut current = String::new();
+    for line in dockerfile.lines() {
+        let trimmed = line.trim();
+        if current.is_empty() && trimmed.starts_with('#') {
+            if let Some(s) = section_of(trimmed) {
+                section = s;
+            }
+            continue;
+        }
+        if current.is_empty() && trimmed.is_empty() {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(body) => {
+                current.push_str(body);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(line);
+                let instruction = std::mem::take(&mut current);
+                if instruction.trim_start().starts_with("FROM ") {
+                    after_from = true;
+                    out.clear();
+                } else if after_from {
+                    // ENTRYPOINT and CMD close the user's part of the image.
+                    let s = if instruction.starts_with("ENTRYPOINT")
+                        || instruction.starts_with("CMD")
+                    {
+                        "user"
+                    } else {
+                        section
+                    };
+                    out.push((instruction, s));
+                }
+            }
+        }
+    }
+    out
+}

@@ -9,6 +9,7 @@ mod dependencies;
 mod devcontainer_cli;
 mod faults;
 mod hardware;
+mod images;
 mod lifecycle;
 mod new_user;
 mod team_images;

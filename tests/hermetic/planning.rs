@@ -412,3 +412,24 @@ fn exec_and_shell_come_from_the_plan() {
     assert_eq!(p.exec.container, p.container.name);
     assert_eq!(p.exec.user, p.container.user);
 }
+
+#[test]
+fn each_instruction_belongs_to_the_profile_section_that_made_it() {
+    let profile = profile_from(
+        "version: 1\nextends: humble\nname: sections\napt: [tree]\npip: [pyserial]\nenv: {A: b}\n",
+    )
+    .unwrap();
+    let plan = plan(&profile);
+    let sections: Vec<String> = robodev::plan::image::instruction_sections(&plan.image.dockerfile)
+        .into_iter()
+        .map(|(instruction, section)| {
+            let word = instruction
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            format!("{section}: {word}")
+        })
+        .collect();
+    insta::assert_snapshot!("instruction_sections", sections.join("\n"));
+}
