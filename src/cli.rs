@@ -226,6 +226,21 @@ pub enum Command {
         #[command(flatten)]
         build: BuildFlags,
     },
+    /// Check a registry username and password and keep them where `docker login` does
+    #[command(
+        after_help = "Examples:\n  robodev login ghcr.io -u alice\n  echo \"$TOKEN\" | robodev login ghcr.io -u ci --password-stdin\n  robodev login            the registry of the workspace's profile"
+    )]
+    Login {
+        /// The registry host (default: the profile's `registry:`)
+        #[arg(value_name = "REGISTRY")]
+        registry: Option<String>,
+        /// The username (asked for on a terminal when absent)
+        #[arg(long, short = 'u')]
+        username: Option<String>,
+        /// Read the password (or token) from standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Write the environment's image to a file (a Docker archive), for a machine without a
     /// registry
     #[command(

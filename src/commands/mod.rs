@@ -15,6 +15,7 @@ mod init;
 mod listing;
 mod lock;
 mod lock_mode;
+mod login;
 mod man;
 mod profiles;
 mod registry;
@@ -81,6 +82,11 @@ pub async fn execute(cli: Cli) -> Result<i32> {
             output,
             force,
         } => profiles::generate(s, profile.profile.as_deref(), output, force).await,
+        Command::Login {
+            registry,
+            username,
+            password_stdin,
+        } => login::login(s, registry, username, password_stdin).await,
         Command::Push { profile, build } => {
             registry::push(s, profile.profile.as_deref(), build).await
         }

@@ -40,7 +40,7 @@ pub fn registry_host(reference: &str) -> &str {
 }
 
 /// The key `docker login` files a registry's credential under in config.json.
-fn config_key(registry: &str) -> &str {
+pub fn config_key(registry: &str) -> &str {
     if registry == DOCKER_HUB || registry == "index.docker.io" {
         "https://index.docker.io/v1/"
     } else {

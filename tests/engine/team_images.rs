@@ -200,7 +200,42 @@ fn registry_failures_fall_back_to_building_and_credentials_come_from_docker_conf
         .output()
         .unwrap();
     assert_fails(&out, 1, &["docker login"]);
-    write_auth(password);
+    // robodev login: a wrong password is refused and nothing is saved; the right one (for the
+    // profile's registry when none is named) is kept where docker login keeps it.
+    let login = |args: &[&str], pass: &str| {
+        use std::io::Write;
+        let mut child = ws
+            .cmd(args)
+            .env("DOCKER_CONFIG", config.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{pass}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    std::fs::remove_file(config.path().join("config.json")).unwrap();
+    let out = login(
+        &["login", &address, "-u", "robot", "--password-stdin"],
+        "nope",
+    );
+    assert_fails(
+        &out,
+        1,
+        &["refused the username robot", "nothing was saved"],
+    );
+    assert!(!config.path().join("config.json").exists());
+    let out = login(&["login", "-u", "robot", "--password-stdin"], password);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("logged in to {address} as robot")));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(config.path().join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        saved["auths"][address.as_str()]["auth"],
+        base64_encode(&format!("robot:{password}")).as_str()
+    );
     let out = ws
         .cmd(&["push"])
         .env("DOCKER_CONFIG", config.path())
