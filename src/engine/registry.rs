@@ -52,6 +52,14 @@ fn credentials(registry: &str, auth: Option<&RegistryAuth>) -> Option<DockerCred
     })
 }
 
+/// What the engine said, without bollard's "Docker responded with status code …" framing.
+fn server_message(e: bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
 /// The engine's words for a failed transfer, as a problem robodev can act on.
 fn registry_error(action: &str, registry: &str, message: String) -> Error {
     let lower = message.to_ascii_lowercase();
@@ -112,7 +120,7 @@ impl Engine {
             self.docker
                 .push_image(repository, Some(options), credentials(registry, auth));
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| registry_error(&action, registry, e.to_string()))?;
+            let info = item.map_err(|e| registry_error(&action, registry, server_message(e)))?;
             if let Some(detail) = info.error_detail {
                 watcher.finish();
                 let message = detail.message.unwrap_or_default();
@@ -168,7 +176,7 @@ impl Engine {
                 Ok(info) => info,
                 Err(e) => {
                     watcher.finish();
-                    return Err(registry_error(&action, registry, e.to_string()));
+                    return Err(registry_error(&action, registry, server_message(e)));
                 }
             };
             if let Some(detail) = info.error_detail {
@@ -214,7 +222,7 @@ impl Engine {
                 .digest
                 .filter(|d| d.starts_with("sha256:"))
                 .ok_or_else(|| registry_error(&action, registry, "no digest in the answer".into())),
-            Err(e) => Err(registry_error(&action, registry, e.to_string())),
+            Err(e) => Err(registry_error(&action, registry, server_message(e))),
         }
     }
 
