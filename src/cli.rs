@@ -214,7 +214,13 @@ pub enum Command {
         /// Replace files that robodev did not write
         #[arg(long)]
         force: bool,
+        /// Write the deploy image's multistage Dockerfile instead (to .robodev/deploy/)
+        #[arg(long, conflicts_with = "output")]
+        deploy: bool,
     },
+    /// The workspace compiled into a slim runtime image for the robot (the profile's `deploy:`)
+    #[command(subcommand)]
+    Deploy(DeployCommand),
     /// Build if needed and push the image to the profile's registry; record its digest in
     /// robodev.lock so teammates and CI pull exactly it
     #[command(
@@ -338,6 +344,32 @@ pub enum ProfileCommand {
         /// Print JSON (stable field names) instead of text
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// Build the deploy image: colcon in a build stage, install/ and the exec dependencies in a
+    /// slim runtime stage, run as a fixed user
+    #[command(after_help = "Example:\n  robodev deploy build rover")]
+    Build {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[command(flatten)]
+        build: BuildFlags,
+    },
+    /// Start the deploy image here with the profile's hardware, as the robot would
+    #[command(
+        after_help = "Examples:\n  robodev deploy run                 the profile's deploy.command\n  robodev deploy run -- ros2 topic list"
+    )]
+    Run {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[command(flatten)]
+        build: BuildFlags,
+        /// Instead of the image's command
+        #[arg(last = true, value_name = "CMD")]
+        cmd: Vec<String>,
     },
 }
 

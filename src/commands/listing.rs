@@ -84,11 +84,28 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
         .iter()
         .map(|i| format!("{}@{}", i.repository, i.digest))
         .collect();
+    let images = engine.labelled_images().await?;
+    // The newest deploy image of each repository is the one about to ship: kept.
+    let mut newest: std::collections::BTreeMap<&str, (i64, &str)> = Default::default();
+    for image in images
+        .iter()
+        .filter(|i| i.labels.contains_key(labels::DEPLOY))
+    {
+        let repo = image
+            .labels
+            .get(labels::REPOSITORY)
+            .map_or("", String::as_str);
+        let entry = newest.entry(repo).or_insert((image.created, &image.id));
+        if image.created > entry.0 {
+            *entry = (image.created, &image.id);
+        }
+    }
+    keep.extend(newest.values().map(|(_, id)| id.to_string()));
     let me = HostFacts::current_user();
     let mine = format!("{}:{}", me.name, me.uid);
     let mut rows = Vec::new();
     let mut others = 0;
-    for image in engine.labelled_images().await? {
+    for image in &images {
         let owner = image.labels.get(labels::OWNER).cloned().unwrap_or_default();
         let workspace = image
             .labels

@@ -6,6 +6,7 @@ mod build_lock;
 mod build_progress;
 mod bundle;
 mod dependencies;
+mod deploy;
 mod devcontainer;
 mod doctor;
 mod environment;
@@ -22,7 +23,7 @@ mod registry;
 mod session;
 mod transfer_progress;
 
-use crate::cli::{Cli, Command, ImageCommand, ProfileCommand};
+use crate::cli::{Cli, Command, DeployCommand, ImageCommand, ProfileCommand};
 use crate::error::Result;
 use clap::CommandFactory;
 use session::Session;
@@ -79,9 +80,24 @@ pub async fn execute(cli: Cli) -> Result<i32> {
         }
         Command::Generate {
             profile,
+            deploy: true,
+            force,
+            ..
+        } => deploy::generate(s, profile.profile.as_deref(), force).await,
+        Command::Generate {
+            profile,
             output,
             force,
+            ..
         } => profiles::generate(s, profile.profile.as_deref(), output, force).await,
+        Command::Deploy(DeployCommand::Build { profile, build }) => {
+            deploy::build(s, profile.profile.as_deref(), build).await
+        }
+        Command::Deploy(DeployCommand::Run {
+            profile,
+            build,
+            cmd,
+        }) => deploy::run(s, profile.profile.as_deref(), build, cmd).await,
         Command::Login {
             registry,
             username,

@@ -70,9 +70,8 @@ impl Engine {
         opts: BuildOptions,
         watcher: &mut dyn BuildWatcher,
     ) -> Result<()> {
-        let context = plan
-            .context_tar()
-            .map_err(|e| Error::io("cannot pack the build context", e))?;
+        let context =
+            pack_context(plan).map_err(|e| Error::io("cannot pack the build context", e))?;
         let options = BuildImageOptions {
             t: Some(plan.tag.clone()),
             nocache: opts.no_cache,
@@ -131,6 +130,56 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The build context as an in-memory tar: the Dockerfile, the generated files and, for a
+/// deploy image, the workspace's files under `SOURCES_DIR/`. A source that changed since the
+/// plan hashed it fails the pack: the image would not be what its name says.
+fn pack_context(plan: &ImagePlan) -> std::io::Result<Vec<u8>> {
+    use sha2::{Digest, Sha256};
+    let mut builder = tar::Builder::new(Vec::new());
+    let add = |builder: &mut tar::Builder<Vec<u8>>, name: &str, content: &[u8], mode: u32| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(mode);
+        header.set_mtime(0);
+        header.set_cksum();
+        builder.append_data(&mut header, name, content)
+    };
+    add(
+        &mut builder,
+        "Dockerfile",
+        plan.dockerfile.as_bytes(),
+        0o644,
+    )?;
+    for file in plan.context_files() {
+        let mode = if file.executable { 0o755 } else { 0o644 };
+        add(&mut builder, file.name, file.content.as_bytes(), mode)?;
+    }
+    if let Some(tree) = &plan.sources {
+        for f in &tree.files {
+            let name = format!("{}/{}", crate::plan::image::SOURCES_DIR, f.path);
+            if let Some(target) = &f.link {
+                let mut header = tar::Header::new_gnu();
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                header.set_mode(0o777);
+                header.set_mtime(0);
+                builder.append_link(&mut header, &name, target)?;
+                continue;
+            }
+            let path = tree.root.join(&f.path);
+            let content = std::fs::read(&path)?;
+            if hex::encode(Sha256::digest(&content)) != f.sha256 {
+                return Err(std::io::Error::other(format!(
+                    "{} changed while the build was being prepared; run it again",
+                    path.display()
+                )));
+            }
+            add(&mut builder, &name, &content, f.mode)?;
+        }
+    }
+    builder.into_inner()
 }
 
 fn build_failure(plan: &ImagePlan, step: &str, message: String, tail: VecDeque<String>) -> Error {

@@ -476,11 +476,22 @@ impl Engine {
         tty: bool,
         stdin: bool,
     ) -> Result<i32> {
+        self.run_image_command(plan, Some(cmd), tty, stdin).await
+    }
+
+    /// `run`, with the image's own command when `cmd` is `None`.
+    pub async fn run_image_command(
+        &self,
+        plan: &ContainerPlan,
+        cmd: Option<Vec<String>>,
+        tty: bool,
+        stdin: bool,
+    ) -> Result<i32> {
         let created = self
             .docker
             .create_container(
                 None::<CreateContainerOptions>,
-                create_body(plan, Some(cmd), tty, stdin),
+                create_body(plan, cmd, tty, stdin),
             )
             .await
             .map_err(|e| api_error("create a container", e))?;

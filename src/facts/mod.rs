@@ -7,6 +7,7 @@ pub mod devices;
 pub mod engine;
 pub mod host;
 pub mod package_xml;
+pub mod sources;
 pub mod workspace;
 
 pub use devices::DeviceNode;

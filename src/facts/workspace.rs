@@ -113,3 +113,28 @@ fn crawl(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// `git` asked about the workspace, when it is a repository and git is installed.
+fn git(root: &Path, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// The commit checked out (for the deploy image's `org.opencontainers.image.revision`).
+pub fn git_revision(root: &Path) -> Option<String> {
+    git(root, &["rev-parse", "HEAD"])
+}
+
+/// Where the workspace's repository lives (`org.opencontainers.image.source`); a URL with
+/// credentials in it is not repeated.
+pub fn git_origin(root: &Path) -> Option<String> {
+    git(root, &["config", "--get", "remote.origin.url"])
+        .filter(|u| !u.contains('@') || u.starts_with("git@"))
+}

@@ -6,6 +6,7 @@ use super::labels;
 use super::render::Renderer;
 use super::user::ContainerUser;
 use crate::error::Result;
+use crate::facts::sources::SourceFile;
 use crate::profile::{MountSpec, Profile, Shell};
 use serde::Serialize;
 use serde_json::json;
@@ -36,7 +37,21 @@ pub struct ImagePlan {
     /// `robodev/<profile>` or `REGISTRY/NAMESPACE/<profile>`.
     pub repository: String,
     pub labels: BTreeMap<String, String>,
+    /// Workspace files sent with the context (deploy images only), under `SOURCES_DIR/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<SourceTree>,
 }
+
+/// Files of a directory on this machine that a build's context carries.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SourceTree {
+    /// The directory they are read from.
+    pub root: std::path::PathBuf,
+    pub files: Vec<SourceFile>,
+}
+
+/// Where the sources sit in a context robodev sends.
+pub const SOURCES_DIR: &str = "ws";
 
 /// robodev's own tooling layer: sudo, the shell, and what the hardware features need
 /// (`feature_packages`). Changes rarely; the profile's `apt:` packages come after ROS.
@@ -177,19 +192,39 @@ pub fn plan_resolver_image(
 }
 
 /// Hash, tag and label a rendered image.
-fn finish(
+pub(super) fn finish(
     profile: &Profile,
     repository: &str,
     dockerfile: String,
     context: BTreeMap<String, String>,
     build_args: BTreeMap<String, String>,
 ) -> ImagePlan {
-    let hash = image_hash(
+    finish_with_sources(profile, repository, dockerfile, context, build_args, None)
+}
+
+/// `finish` for a context that also carries workspace files: the hash covers their content.
+pub(super) fn finish_with_sources(
+    profile: &Profile,
+    repository: &str,
+    dockerfile: String,
+    context: BTreeMap<String, String>,
+    build_args: BTreeMap<String, String>,
+    sources: Option<SourceTree>,
+) -> ImagePlan {
+    let mut hash = image_hash(
         &dockerfile,
         &context,
         &build_args,
         profile.platform.as_deref(),
     );
+    if let Some(tree) = &sources {
+        let mut h = Sha256::new();
+        h.update(hash.as_bytes());
+        for f in &tree.files {
+            h.update(format!("{}\0{:o}\0{}\n", f.path, f.mode, f.sha256).as_bytes());
+        }
+        hash = hex::encode(h.finalize());
+    }
     let tag = format!("{repository}:{}", &hash[..12]);
     let labels = BTreeMap::from([
         (labels::PROFILE.to_string(), profile.name.clone()),
@@ -211,6 +246,7 @@ fn finish(
         tag,
         repository: repository.to_string(),
         labels,
+        sources,
     }
 }
 
@@ -306,28 +342,6 @@ impl ImagePlan {
             content,
             executable: !name.starts_with('.'),
         })
-    }
-
-    /// The build context as an in-memory tar: the Dockerfile and the context files.
-    pub fn context_tar(&self) -> std::io::Result<Vec<u8>> {
-        let mut builder = tar::Builder::new(Vec::new());
-        let mut add = |name: &str, content: &str, mode: u32| -> std::io::Result<()> {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(content.len() as u64);
-            header.set_mode(mode);
-            header.set_mtime(0);
-            header.set_cksum();
-            builder.append_data(&mut header, name, content.as_bytes())
-        };
-        add("Dockerfile", &self.dockerfile, 0o644)?;
-        for file in self.context_files() {
-            add(
-                file.name,
-                file.content,
-                if file.executable { 0o755 } else { 0o644 },
-            )?;
-        }
-        builder.into_inner()
     }
 }
 

@@ -27,3 +27,5 @@ pub const OWNER: &str = "robodev.owner";
 pub fn is_managed(labels: &HashMap<String, String>) -> bool {
     labels.get(MANAGED).is_some_and(|v| v == "true")
 }
+/// On deploy images (`robodev deploy build`).
+pub const DEPLOY: &str = "robodev.deploy";

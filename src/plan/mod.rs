@@ -7,6 +7,7 @@
 
 pub mod container;
 pub mod dependencies;
+pub mod deploy;
 pub mod devcontainer;
 pub mod exec;
 pub mod hardware;

@@ -16,6 +16,15 @@ pub static TEMPLATES: &[(&str, &str)] = &[
     ),
     ("user.j2", include_str!("../../templates/user.j2")),
     (
+        "image-layers.j2",
+        include_str!("../../templates/image-layers.j2"),
+    ),
+    ("deploy.j2", include_str!("../../templates/deploy.j2")),
+    (
+        "deploy-entrypoint.j2",
+        include_str!("../../templates/deploy-entrypoint.j2"),
+    ),
+    (
         "robodev-entrypoint.j2",
         include_str!("../../templates/robodev-entrypoint.j2"),
     ),

@@ -401,6 +401,37 @@ pub fn byte_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is not a size like `2g`, `512m` or a number of bytes"))
 }
 
+/// One argument of an exec-form command or a CMake option: any text but control characters
+/// (a newline would end a Dockerfile instruction), at most 4 KiB.
+pub fn argument(s: &str) -> Result<(), String> {
+    if s.len() > 4096 {
+        return Err(format!("is {} bytes; at most 4096", s.len()));
+    }
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "`{}` holds the control character {c:?}",
+            s.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+/// A ROS package name (REP 144, with upper case tolerated as colcon does).
+pub fn ros_package(s: &str) -> Result<(), String> {
+    let ok = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && s.len() <= 200;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a package name (letters, digits, `_`; e.g. `rover_bringup`)",
+            s.escape_debug()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

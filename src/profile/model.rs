@@ -83,6 +83,25 @@ impl HotplugClass {
     }
 }
 
+/// `deploy:` of the profile: what `robodev deploy build` makes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Deploy {
+    /// Exec form; empty when the profile names none (then `deploy build` says so).
+    pub command: Vec<String>,
+    /// `--packages-up-to`; empty: every package.
+    pub packages: Vec<String>,
+    pub cmake_args: Vec<String>,
+    /// The runtime stage's base image.
+    pub base: String,
+    pub env: BTreeMap<String, String>,
+    pub user: String,
+}
+
+/// The deploy image's user and group id: fixed, so files and devices on every robot agree, and
+/// never the developer's.
+pub const DEPLOY_UID: u32 = 10001;
+pub const DEPLOY_USER: &str = "robot";
+
 /// `dependencies:` of the profile.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Dependencies {
@@ -207,6 +226,8 @@ pub struct Profile {
     pub dependencies: Dependencies,
     /// `REGISTRY/NAMESPACE` images are shared through, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `deploy:`, when the profile has one.
+    pub deploy: Option<Deploy>,
     pub registry: Option<String>,
     /// Things worth telling the user that are not errors (end of life, privileged).
     #[serde(skip)]

@@ -38,6 +38,7 @@ pub const FIELDS: &[&str] = &[
     "security",
     "dependencies",
     "registry",
+    "deploy",
 ];
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -80,6 +81,24 @@ pub struct RawProfile {
     pub dependencies: Option<RawDependencies>,
     /// `REGISTRY/NAMESPACE` the team's images are pushed to and pulled from.
     pub registry: Option<Sourced<String>>,
+    pub deploy: Option<RawDeploy>,
+}
+
+/// `deploy:` — the runtime image `robodev deploy build` makes of the workspace.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeploy {
+    /// Exec form: the program, then its arguments (a string is refused: no shell).
+    pub command: Option<Vec<Sourced<String>>>,
+    /// `colcon build --packages-up-to` these (default: every package).
+    pub packages: Option<Vec<Sourced<String>>>,
+    pub cmake_args: Option<Vec<Sourced<String>>>,
+    /// The runtime stage's base: a variant of the distro (`ros-core`) or an image reference.
+    pub base: Option<Sourced<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Sourced<String>>,
+    /// The fixed user the command runs as (never the developer's uid).
+    pub user: Option<Sourced<String>>,
 }
 
 /// `dependencies:` — how the workspace's rosdep keys are resolved and installed.
@@ -296,6 +315,14 @@ impl RawProfile {
                 cap_drop: c.cap_drop.or(p.cap_drop),
             }),
             registry: child.registry.or(self.registry),
+            deploy: merge_option(self.deploy, child.deploy, |p, c| RawDeploy {
+                command: c.command.or(p.command),
+                packages: c.packages.or(p.packages),
+                cmake_args: c.cmake_args.or(p.cmake_args),
+                base: c.base.or(p.base),
+                env: p.env.into_iter().chain(c.env).collect(),
+                user: c.user.or(p.user),
+            }),
             dependencies: merge_option(self.dependencies, child.dependencies, |p, c| {
                 RawDependencies {
                     skip: [p.skip, c.skip].concat(),

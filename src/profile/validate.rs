@@ -6,7 +6,8 @@ use super::extends::LoadedProfile;
 use super::file::Origin;
 use super::grammar;
 use super::model::{
-    Dependencies, DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile, Security, Shell, UserMode,
+    DEPLOY_USER, Dependencies, Deploy, DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile,
+    Security, Shell, UserMode,
 };
 use super::raw::{RawMount, RawProfile};
 use super::search::BUILTIN;
@@ -93,6 +94,7 @@ impl Profile {
                 }
                 None => None,
             },
+            deploy: deploy(raw, distro)?,
             warnings,
             shadows_builtin,
         })
@@ -559,6 +561,110 @@ fn dependencies(raw: &RawProfile) -> Result<Dependencies> {
 }
 
 /// `security:` — each field defaults to the safer choice (`Security::default`).
+/// `deploy:` — every value reaches a Dockerfile only through a quoting filter, and is refused
+/// here when it holds control characters, so no value can add an instruction.
+fn deploy(raw: &RawProfile, distro: &'static Distro) -> Result<Option<Deploy>> {
+    let Some(d) = &raw.deploy else {
+        return Ok(None);
+    };
+    let words = |list: &Option<Vec<Sourced<String>>>,
+                 field: &str,
+                 rule: &dyn Fn(&str) -> std::result::Result<(), String>|
+     -> Result<Vec<String>> {
+        let Some(list) = list else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (i, w) in list.iter().enumerate() {
+            check(
+                w,
+                format!("deploy.{field}[{}]", local_index(list, i)),
+                rule(&w.value),
+            )?;
+            out.push(w.value.clone());
+        }
+        Ok(out)
+    };
+    let command = words(&d.command, "command", &grammar::argument)?;
+    if let Some(list) = &d.command
+        && let Some(first) = list.first()
+        && command.first().is_some_and(|c| c.is_empty())
+    {
+        return Err(bad(first, "deploy.command[0]", "the program is empty"));
+    }
+    let packages = words(&d.packages, "packages", &grammar::ros_package)?;
+    let cmake_args = words(&d.cmake_args, "cmake_args", &|a: &str| {
+        grammar::argument(a)?;
+        if a.starts_with('-') {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{a}` is not a CMake option (e.g. -DCMAKE_BUILD_TYPE=Release)"
+            ))
+        }
+    })?;
+    let base = match &d.base {
+        None => distro.base_image(Variant::RosCore),
+        Some(b) => match Variant::parse(&b.value) {
+            Some(v) if distro.variants.contains(&v) => distro.base_image(v),
+            Some(_) => {
+                return Err(bad(
+                    b,
+                    "deploy.base",
+                    format!("{} has no variant `{}`", distro.name, b.value),
+                ));
+            }
+            None if !b.value.contains([':', '/', '@']) => {
+                // A bare word is meant as a variant: a misspelt one is not an image named so.
+                let names: Vec<&str> = distro.variants.iter().map(|v| v.name()).collect();
+                return Err(bad_help(
+                    b,
+                    "deploy.base",
+                    format!("`{}` is not a variant of {}", b.value, distro.name),
+                    format!(
+                        "{} (or an image reference with its tag, e.g. `ros:{}-ros-core`)",
+                        suggest::did_you_mean(&b.value, &names),
+                        distro.name
+                    ),
+                ));
+            }
+            None => {
+                check(b, "deploy.base", grammar::image_reference(&b.value))?;
+                b.value.clone()
+            }
+        },
+    };
+    let mut env = BTreeMap::new();
+    for (k, v) in &d.env {
+        check(v, format!("deploy.env.{k}"), grammar::env_name(k))?;
+        check(v, format!("deploy.env.{k}"), grammar::env_value(&v.value))?;
+        env.insert(k.clone(), v.value.clone());
+    }
+    let user = match &d.user {
+        None => DEPLOY_USER.to_string(),
+        Some(u) => {
+            check(u, "deploy.user", grammar::user_name(&u.value))?;
+            if u.value == "root" {
+                return Err(bad_help(
+                    u,
+                    "deploy.user",
+                    "the deploy image does not run as root",
+                    format!("name the robot's user (default `{DEPLOY_USER}`)"),
+                ));
+            }
+            u.value.clone()
+        }
+    };
+    Ok(Some(Deploy {
+        command,
+        packages,
+        cmake_args,
+        base,
+        env,
+        user,
+    }))
+}
+
 fn security(raw: &RawProfile) -> Result<Security> {
     let defaults = Security::default();
     let Some(sec) = &raw.security else {

@@ -6,6 +6,7 @@ mod support;
 mod base_pins;
 mod bundles;
 mod dependencies;
+mod deploy;
 mod devcontainer_cli;
 mod faults;
 mod hardware;

@@ -5,6 +5,7 @@ mod support;
 mod base_pins;
 mod cli;
 mod dependencies;
+mod deploy;
 mod devcontainer;
 mod hostile;
 mod injection;

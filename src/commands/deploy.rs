@@ -1,0 +1,159 @@
+//! `robodev deploy build|run` and `generate --deploy`: the workspace as a slim runtime image for
+//! the robot, planned from the same profile and robodev.lock as the environment.
+
+use super::lock::{LockMode, ensure_lock};
+use super::session::{Session, ensure_image, prepare_start, terminal};
+use crate::cli::BuildFlags;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::facts::{HostFacts, sources, workspace};
+use crate::files::{GeneratedFile, write_generated};
+use crate::lockfile::LockFile;
+use crate::plan::deploy::{self, DeployInputs, GENERATED_DIR};
+use crate::plan::image::{ImagePlan, SourceTree};
+use crate::plan::render::Renderer;
+use crate::plan::{self, Pins};
+use crate::profile::Profile;
+use indicatif::HumanBytes;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The deploy image's plan. `with_sources`: read the workspace's files (robodev's own build);
+/// without, the Dockerfile is for a build whose context is the workspace itself.
+async fn plan_image(
+    s: &Session,
+    profile: &Profile,
+    engine: Option<&Engine>,
+    with_sources: bool,
+) -> Result<ImagePlan> {
+    let host = HostFacts::probe(&profile.device_paths());
+    let facts = s.engine_facts(profile, engine).await?;
+    let lock = LockFile::read(&s.workspace.root)?;
+    let pins = Pins::of(&lock, profile);
+    let features = plan::tooling_features(profile, &host, &facts);
+    let build_deps = plan::dependency_layer(pins.dependencies);
+    let runtime_deps = deploy::runtime_dependencies(pins.dependencies);
+    let root = &s.workspace.root;
+    let sources = if with_sources {
+        Some(SourceTree {
+            root: root.clone(),
+            files: sources::scan(root)?,
+        })
+    } else {
+        None
+    };
+    let mut oci = BTreeMap::new();
+    if let Some(rev) = workspace::git_revision(root) {
+        oci.insert("org.opencontainers.image.revision".into(), rev);
+    }
+    if let Some(url) = workspace::git_origin(root) {
+        oci.insert("org.opencontainers.image.source".into(), url);
+    }
+    oci.insert(
+        "org.opencontainers.image.title".into(),
+        deploy::repository(profile),
+    );
+    let templates = s
+        .global
+        .templates
+        .clone()
+        .or_else(|| profile.templates.as_ref().map(PathBuf::from));
+    let from = pins.from_reference(profile);
+    let mut image = deploy::plan_deploy(
+        profile,
+        DeployInputs {
+            from: &from,
+            feature_packages: &features,
+            build_deps: &build_deps,
+            runtime_deps: &runtime_deps,
+            sources,
+            oci_labels: oci,
+        },
+        &Renderer::new(templates),
+    )?;
+    image.labels.insert(
+        "org.opencontainers.image.version".into(),
+        image.short_tag().to_string(),
+    );
+    Ok(image)
+}
+
+/// `robodev deploy build [PROFILE]`.
+pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
+    let profile = s.profile(reference)?;
+    deploy::section(&profile)?;
+    let engine = Engine::connect().await?;
+    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let image = plan_image(s, &profile, Some(&engine), true).await?;
+    s.ui.note(format!(
+        "{} workspace file(s) in the build context",
+        image.sources.as_ref().map_or(0, |t| t.files.len())
+    ));
+    ensure_image(s, &engine, &image, flags).await?;
+    let size = engine
+        .identity(&image.tag)
+        .await?
+        .map(|i| HumanBytes(i.size.max(0) as u64).to_string())
+        .unwrap_or_default();
+    s.ui.success(format!(
+        "deploy image {} ({size}): `robodev deploy run` starts it here, `robodev save` or a \
+         registry takes it to the robot",
+        image.tag
+    ));
+    Ok(0)
+}
+
+/// `robodev deploy run [PROFILE] [-- CMD…]`: the deploy image with the profile's hardware.
+pub async fn run(
+    s: &Session,
+    reference: Option<&str>,
+    flags: BuildFlags,
+    cmd: Vec<String>,
+) -> Result<i32> {
+    let profile = s.profile(reference)?;
+    let section = deploy::section(&profile)?.clone();
+    let engine = Engine::connect().await?;
+    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let dev = s.plan(&profile, Some(&engine)).await?;
+    dev.container.require_host()?;
+    let image = plan_image(s, &profile, Some(&engine), true).await?;
+    ensure_image(s, &engine, &image, flags).await?;
+    prepare_start(s, &dev)?;
+    let container = deploy::runtime_container(&dev.container, &image, &section);
+    let term = terminal();
+    engine
+        .run_image_command(
+            &container,
+            (!cmd.is_empty()).then_some(cmd),
+            term.tty(),
+            term.attach_stdin(),
+        )
+        .await
+}
+
+/// `robodev generate --deploy`: the multistage Dockerfile and its entrypoint, for a team that
+/// builds elsewhere (`docker build -f .robodev/deploy/Dockerfile .` from the workspace root).
+pub async fn generate(s: &Session, reference: Option<&str>, force: bool) -> Result<i32> {
+    let profile = s.profile(reference)?;
+    deploy::section(&profile)?;
+    let image = plan_image(s, &profile, None, false).await?;
+    let dir = s.workspace.root.join(GENERATED_DIR);
+    let mut files = vec![GeneratedFile {
+        path: dir.join("Dockerfile"),
+        content: image.dockerfile.clone(),
+        executable: false,
+    }];
+    files.extend(image.context_files().map(|f| GeneratedFile {
+        path: dir.join(f.name),
+        content: f.content.to_string(),
+        executable: f.executable,
+    }));
+    write_generated(&files, force)?;
+    s.ui.success(format!(
+        "wrote {}/Dockerfile and its entrypoint; build from the workspace root: \
+         `docker build -f {GENERATED_DIR}/Dockerfile .` (keep build/ install/ log/ .git in \
+         your .dockerignore)",
+        crate::ui::shown_path(&dir)
+    ));
+    Ok(0)
+}
