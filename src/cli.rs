@@ -351,12 +351,21 @@ pub enum ProfileCommand {
 pub enum DeployCommand {
     /// Build the deploy image: colcon in a build stage, install/ and the exec dependencies in a
     /// slim runtime stage, run as a fixed user
-    #[command(after_help = "Example:\n  robodev deploy build rover")]
+    #[command(
+        after_help = "Examples:\n  robodev deploy build rover\n  robodev deploy build --push              to the profile's registry; the digest goes into robodev.lock\n  robodev deploy build --platform linux/arm64"
+    )]
     Build {
         #[command(flatten)]
         profile: ProfileArg,
         #[command(flatten)]
         build: BuildFlags,
+        /// Build for this platform instead of the profile's (needs QEMU emulation for another
+        /// architecture)
+        #[arg(long, value_name = "OS/ARCH")]
+        platform: Option<String>,
+        /// Push it to the profile's registry and record its digest in robodev.lock
+        #[arg(long)]
+        push: bool,
     },
     /// Start the deploy image here with the profile's hardware, as the robot would
     #[command(

@@ -2,10 +2,11 @@
 //! the robot, planned from the same profile and robodev.lock as the environment.
 
 use super::lock::{LockMode, ensure_lock};
+use super::registry::{push_and_record, require_registry};
 use super::session::{Session, ensure_image, prepare_start, terminal};
 use crate::cli::BuildFlags;
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::facts::{HostFacts, sources, workspace};
 use crate::files::{GeneratedFile, write_generated};
 use crate::lockfile::LockFile;
@@ -78,10 +79,24 @@ async fn plan_image(
     Ok(image)
 }
 
-/// `robodev deploy build [PROFILE]`.
-pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
-    let profile = s.profile(reference)?;
+/// `robodev deploy build [PROFILE] [--platform P] [--push]`.
+pub async fn build(
+    s: &Session,
+    reference: Option<&str>,
+    flags: BuildFlags,
+    platform: Option<String>,
+    push: bool,
+) -> Result<i32> {
+    let mut profile = s.profile(reference)?;
     deploy::section(&profile)?;
+    if let Some(p) = platform {
+        crate::profile::grammar::platform(&p)
+            .map_err(|m| Error::usage(format!("--platform: {m}")))?;
+        profile.platform = Some(p);
+    }
+    if push {
+        require_registry(&profile)?;
+    }
     let engine = Engine::connect().await?;
     ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
     let image = plan_image(s, &profile, Some(&engine), true).await?;
@@ -100,6 +115,13 @@ pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> R
          registry takes it to the robot",
         image.tag
     ));
+    if push {
+        let platform = match &image.platform {
+            Some(p) => p.clone(),
+            None => engine.facts().await?.platform,
+        };
+        push_and_record(s, &engine, &image, &platform).await?;
+    }
     Ok(0)
 }
 

@@ -100,6 +100,11 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
         checks.push(security(&plan));
         if let Some(engine) = &engine {
             checks.push(image_check(engine, &plan).await?);
+            if let Some(platform) = &profile.platform
+                && engine.is_local()
+            {
+                checks.push(emulation_check(platform));
+            }
         }
         checks.extend(shadowed_builtins(profile));
     }
@@ -168,6 +173,20 @@ async fn image_check(engine: &Engine, plan: &Plan) -> Result<Check> {
             Some(crate::engine::base_image_help(base)),
         )
     })
+}
+
+/// A profile for another architecture builds under QEMU emulation on this machine.
+fn emulation_check(platform: &str) -> Check {
+    match super::session::require_emulation(platform) {
+        Ok(()) => Check::ok(
+            "platform",
+            format!("{platform}: this machine runs its programs (natively or through QEMU)"),
+        ),
+        Err(crate::error::Error::Host { message, help }) => {
+            Check::fail("platform", message, help.unwrap_or_default())
+        }
+        Err(other) => Check::fail("platform", other.to_string(), String::new()),
+    }
 }
 
 /// A user profile named like a built-in one changes what every `extends: NAME` means here.

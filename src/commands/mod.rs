@@ -90,9 +90,12 @@ pub async fn execute(cli: Cli) -> Result<i32> {
             force,
             ..
         } => profiles::generate(s, profile.profile.as_deref(), output, force).await,
-        Command::Deploy(DeployCommand::Build { profile, build }) => {
-            deploy::build(s, profile.profile.as_deref(), build).await
-        }
+        Command::Deploy(DeployCommand::Build {
+            profile,
+            build,
+            platform,
+            push,
+        }) => deploy::build(s, profile.profile.as_deref(), build, platform, push).await,
         Command::Deploy(DeployCommand::Run {
             profile,
             build,

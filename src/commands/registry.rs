@@ -11,6 +11,7 @@ use crate::facts::credentials::{self, RegistryAuth};
 use crate::lockfile::LockFile;
 use crate::lockfile::images::LockedImage;
 use crate::plan::Plan;
+use crate::plan::image::ImagePlan;
 use crate::plan::labels;
 use std::time::Instant;
 
@@ -30,30 +31,37 @@ fn auth_for(repository: &str) -> Result<Option<RegistryAuth>> {
 /// robodev.lock.
 pub async fn push(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
     let profile = s.profile(reference)?;
-    if profile.registry.is_none() {
-        return Err(Error::usage_with_help(
-            format!("profile {} names no registry", profile.name),
-            "add `registry: REGISTRY/NAMESPACE` to the profile (e.g. `registry: ghcr.io/my-team`)",
-        ));
-    }
+    require_registry(&profile)?;
     let engine = Engine::connect().await?;
     // What is pushed for the team starts from a pinned base.
     ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), true).await?;
     let plan = s.plan(&profile, Some(&engine)).await?;
     ensure_image(s, &engine, &plan.image, flags).await?;
-    let repository = &plan.image.repository;
-    let tag = plan.image.short_tag();
+    let platform = platform(&engine, &plan).await?;
+    push_and_record(s, &engine, &plan.image, &platform).await?;
+    Ok(0)
+}
+
+/// Push an image robodev built to its repository and record the digest in robodev.lock's
+/// `images` section (by image hash and platform), saying so. Returns the digest.
+pub async fn push_and_record(
+    s: &Session,
+    engine: &Engine,
+    image: &ImagePlan,
+    platform: &str,
+) -> Result<String> {
+    let repository = &image.repository;
+    let tag = image.short_tag();
     let auth = auth_for(repository)?;
     let started = Instant::now();
     let mut progress = TransferProgress::new(s.ui);
     let digest = engine
         .push(repository, tag, auth.as_ref(), &mut progress)
         .await?;
-    let platform = platform(&engine, &plan).await?;
     let mut lock = LockFile::read(&s.workspace.root)?;
     lock.set_image(
-        &plan.image.hash,
-        &platform,
+        &image.hash,
+        platform,
         LockedImage {
             repository: repository.clone(),
             digest: digest.clone(),
@@ -61,12 +69,22 @@ pub async fn push(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Re
     );
     lock.write()?;
     s.ui.success(format!(
-        "pushed {}@{digest} ({platform}) in {:.1}s; recorded in {} (commit it)",
-        repository,
+        "pushed {repository}@{digest} ({platform}) in {:.1}s; recorded in {} (commit it)",
         started.elapsed().as_secs_f64(),
         crate::lockfile::LOCK_FILE
     ));
-    Ok(0)
+    Ok(digest)
+}
+
+/// The profile's registry, or an error saying how to name one.
+pub fn require_registry(profile: &crate::profile::Profile) -> Result<()> {
+    if profile.registry.is_none() {
+        return Err(Error::usage_with_help(
+            format!("profile {} names no registry", profile.name),
+            "add `registry: REGISTRY/NAMESPACE` to the profile (e.g. `registry: ghcr.io/my-team`)",
+        ));
+    }
+    Ok(())
 }
 
 /// When the plan's image is not on the engine and the profile shares images through a

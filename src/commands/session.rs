@@ -161,6 +161,11 @@ pub async fn ensure_image(
         s.ui.note(format!("image {} is up to date", image.tag));
         return Ok(BuildOutput::UpToDate);
     }
+    if let Some(platform) = &image.platform
+        && engine.is_local()
+    {
+        require_emulation(platform)?;
+    }
     let _lock = BuildLock::acquire(&image.hash, &image.tag, s.ui).await?;
     let mut progress = BuildProgress::new(s.ui);
     let out = engine.ensure_image(image, options, &mut progress).await?;
@@ -169,6 +174,35 @@ pub async fn ensure_image(
         BuildOutput::Built => s.ui.success(format!("built {}", image.tag)),
     }
     Ok(out)
+}
+
+/// Building for another architecture runs its binaries: QEMU user emulation must be there.
+/// (Only known for an engine on this machine.)
+pub fn require_emulation(platform: &str) -> Result<()> {
+    use crate::facts::emulation::{Emulation, for_platform};
+    let how = "Debian/Ubuntu: `sudo apt install qemu-user-static binfmt-support` (it registers \
+               the interpreters), or `docker run --privileged --rm tonistiigi/binfmt --install all`";
+    match for_platform(platform) {
+        Emulation::Native | Emulation::Registered => Ok(()),
+        Emulation::NotMounted => Err(Error::Host {
+            message: format!(
+                "building for {platform} on this {} machine needs QEMU user emulation, and \
+                 binfmt_misc is not mounted",
+                std::env::consts::ARCH
+            ),
+            help: Some(format!(
+                "`sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc`, then {how}"
+            )),
+        }),
+        Emulation::Missing { qemu_arch } => Err(Error::Host {
+            message: format!(
+                "building for {platform} on this {} machine needs QEMU user emulation: no \
+                 qemu-{qemu_arch} is registered in /proc/sys/fs/binfmt_misc",
+                std::env::consts::ARCH
+            ),
+            help: Some(how.to_string()),
+        }),
+    }
 }
 
 /// The environment's container, if there is one; an error when the name is taken by a

@@ -11,6 +11,16 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Whether the engine runs on this machine (a unix socket, or a TCP address on loopback):
+    /// only then do this machine's facts (emulation, devices) describe it.
+    pub fn is_local(&self) -> bool {
+        let host = std::env::var("DOCKER_HOST").unwrap_or_default();
+        host.is_empty()
+            || host.starts_with("unix://")
+            || host.starts_with("tcp://127.")
+            || host.starts_with("tcp://localhost")
+    }
+
     /// Connect (honouring DOCKER_HOST) and agree on an API version with the daemon, once.
     pub async fn connect() -> Result<Engine> {
         let docker = Docker::connect_with_defaults().map_err(|e| connection_error(&e))?;

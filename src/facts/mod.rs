@@ -4,6 +4,7 @@
 pub mod condition;
 pub mod credentials;
 pub mod devices;
+pub mod emulation;
 pub mod engine;
 pub mod host;
 pub mod package_xml;

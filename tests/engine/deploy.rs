@@ -197,3 +197,49 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
     );
     let _ = docker(&["rmi", &tag, &edited]);
 }
+
+#[test]
+fn deploy_push_records_its_digest_and_a_foreign_platform_asks_for_emulation() {
+    if !engine() {
+        return;
+    }
+    let registry = Registry::start(None);
+    let ws = workspace();
+    let profile = std::fs::read_to_string(ws.path().join("robodev.yaml")).unwrap();
+    std::fs::write(
+        ws.path().join("robodev.yaml"),
+        format!("{profile}registry: {}/team\n", registry.address()),
+    )
+    .unwrap();
+    let out = run(&ws, &["deploy", "build", "--push"]);
+    assert!(out.status.success());
+    let said = stderr(&out);
+    let repository = format!("{}/team/rover-deploy", registry.address());
+    assert!(
+        said.contains(&format!("pushed {repository}@sha256:")),
+        "{said}"
+    );
+    let lock = std::fs::read_to_string(ws.path().join("robodev.lock")).unwrap();
+    assert!(
+        lock.contains(&format!("repository: {repository}")),
+        "{lock}"
+    );
+
+    // Another architecture: without QEMU registered, a clear error before any build.
+    if !std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists() {
+        let started = std::time::Instant::now();
+        let out = run(&ws, &["deploy", "build", "--platform", "linux/arm64"]);
+        assert_fails(&out, 1, &["needs QEMU user emulation", "qemu-user-static"]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+    // By name: the same image may carry another test's name too.
+    let names = stdout(&docker(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        &repository,
+    ]));
+    for name in names.split_whitespace() {
+        let _ = docker(&["rmi", name]);
+    }
+}
