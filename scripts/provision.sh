@@ -23,6 +23,11 @@ command -v mcookie >/dev/null 2>&1 || need_pkgs+=(util-linux)
 # Team images: a real registry (CNCF Distribution) and htpasswd for its authenticated instance.
 command -v docker-registry >/dev/null 2>&1 || need_pkgs+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need_pkgs+=(apache2-utils)
+# arm64 deploy images: QEMU user emulation (registered through binfmt_misc).
+[ -e /usr/bin/qemu-aarch64-static ] || need_pkgs+=(qemu-user-static binfmt-support)
+command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+# Mounted before qemu-user-static is installed, so its package registers the interpreters.
+[ -e /proc/sys/fs/binfmt_misc/status ] || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   as_root apt-get update -qq
@@ -57,3 +62,27 @@ if ! docker image inspect debian:bookworm >/dev/null 2>&1; then
   as_root mmdebstrap --quiet --variant=apt bookworm - | docker import - debian:bookworm >/dev/null
 fi
 log "base image debian:bookworm is present"
+
+# arm64: binfmt_misc mounted, qemu-aarch64 registered, and a small arm64 base image. `docker
+# import` records the engine's own architecture whatever --platform says, so the image's config
+# is corrected (save, edit, load) to say arm64.
+ARM64_BASE=robodev-test/debian-arm64:bookworm
+[ -e /proc/sys/fs/binfmt_misc/status ] || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  as_root update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+  as_root systemctl restart systemd-binfmt >/dev/null 2>&1 || true
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || as_root update-binfmts --import qemu-aarch64 >/dev/null 2>&1 || true
+fi
+[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { log "qemu-aarch64 is not registered in binfmt_misc"; exit 1; }
+log "qemu-aarch64 is registered"
+if [ "$(docker image inspect -f '{{.Architecture}}' "$ARM64_BASE" 2>/dev/null)" != arm64 ]; then
+  log "creating $ARM64_BASE with mmdebstrap under emulation (about 90 s)"
+  tmp="$(mktemp -d)"
+  as_root mmdebstrap --quiet --variant=apt --arch=arm64 bookworm - | docker import - "$ARM64_BASE" >/dev/null
+  docker save "$ARM64_BASE" -o "$tmp/image.tar"
+  python3 "$(dirname "$0")/arm64-config.py" "$tmp/image.tar" "$ARM64_BASE"
+  docker rmi "$ARM64_BASE" >/dev/null
+  docker load -q -i "$tmp/image.tar" >/dev/null
+  rm -rf "$tmp"
+fi
+log "base image $ARM64_BASE is present ($(docker image inspect -f '{{.Os}}/{{.Architecture}}' "$ARM64_BASE"))"

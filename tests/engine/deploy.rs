@@ -5,16 +5,22 @@
 
 use crate::support::*;
 
-const RULES: &str = "robodev-test-python3:\n  debian: [python3]\n";
-const INDEX: &str = "%YAML 1.1\n---\ndistributions: {}\ntype: index\nversion: 4\n";
 const SECRET: &str = "robodev-e2e-secret-7f3a9c";
 
-fn package(name: &str, build_type: &str, deps: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\"?>\n<package format=\"3\">\n  <name>{name}</name>\n  <version>0.1.0</version>\n  <description>{name}</description>\n  <maintainer email=\"dev@example.com\">dev</maintainer>\n  <license>MIT</license>\n{deps}  <export><build_type>{build_type}</build_type></export>\n</package>\n"
-    )
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
+/// tests/fixtures/deploy_ws (shared with bench/deploy.sh) with a profile of its own.
 fn workspace() -> Ws {
     let stamp = format!("{:?}", std::time::SystemTime::now());
     let ws = Ws::new(&format!(
@@ -22,53 +28,8 @@ fn workspace() -> Ws {
          dependencies: {{sources: [rosdep/rules.yaml]}}\n\
          deploy:\n  command: [hello_cpp]\n  cmake_args: [-DCMAKE_BUILD_TYPE=Release]\n  env: {{GREETING: hello}}\n"
     ));
-    let files = [
-        ("rosdep/rules.yaml", RULES.to_string()),
-        ("rosdep/index.yaml", INDEX.to_string()),
-        ("src/hello_cpp/package.xml", package("hello_cpp", "cmake", "")),
-        (
-            "src/hello_cpp/CMakeLists.txt",
-            "cmake_minimum_required(VERSION 3.10)\nproject(hello_cpp CXX)\n\
-             add_library(greet SHARED greet.cpp)\nadd_executable(hello_cpp main.cpp)\n\
-             target_link_libraries(hello_cpp greet)\n\
-             set_target_properties(hello_cpp PROPERTIES INSTALL_RPATH \"$ORIGIN/../lib\")\n\
-             install(TARGETS greet hello_cpp RUNTIME DESTINATION bin LIBRARY DESTINATION lib)\n"
-                .to_string(),
-        ),
-        (
-            "src/hello_cpp/greet.cpp",
-            "// robodev-e2e-source-only\n#include <string>\nstd::string greeting() { return \"hello from c++ via libgreet\"; }\n"
-                .to_string(),
-        ),
-        (
-            "src/hello_cpp/main.cpp",
-            "#include <iostream>\n#include <string>\nstd::string greeting();\nint main() { std::cout << greeting() << std::endl; }\n"
-                .to_string(),
-        ),
-        (
-            "src/hello_py/package.xml",
-            package("hello_py", "ament_python", "  <exec_depend>robodev-test-python3</exec_depend>\n"),
-        ),
-        (
-            "src/hello_py/setup.py",
-            "from setuptools import setup\nsetup(\n    name='hello_py',\n    version='0.1.0',\n    packages=['hello_py'],\n    data_files=[('share/hello_py', ['package.xml'])],\n    entry_points={'console_scripts': ['hello_py = hello_py.main:main']},\n)\n"
-                .to_string(),
-        ),
-        ("src/hello_py/hello_py/__init__.py", String::new()),
-        (
-            "src/hello_py/hello_py/main.py",
-            "def main():\n    print('hello from python')\n".to_string(),
-        ),
-        // Secrets the workspace's .dockerignore excludes, at the root and among the sources.
-        ("id_robot.key", SECRET.to_string()),
-        ("src/hello_cpp/calibration.key", SECRET.to_string()),
-        (".dockerignore", "*.key\n**/*.key\n".to_string()),
-    ];
-    for (name, text) in files {
-        let path = ws.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy_ws");
+    copy_dir(&fixture, ws.path());
     ws
 }
 
@@ -225,13 +186,12 @@ fn deploy_push_records_its_digest_and_a_foreign_platform_asks_for_emulation() {
         "{lock}"
     );
 
-    // Another architecture: without QEMU registered, a clear error before any build.
-    if !std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists() {
-        let started = std::time::Instant::now();
-        let out = run(&ws, &["deploy", "build", "--platform", "linux/arm64"]);
-        assert_fails(&out, 1, &["needs QEMU user emulation", "qemu-user-static"]);
-        assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    }
+    // An architecture this machine cannot emulate (no qemu-loong64 is registered, whatever
+    // else is): a clear error before any build.
+    let started = std::time::Instant::now();
+    let out = run(&ws, &["deploy", "build", "--platform", "linux/loong64"]);
+    assert_fails(&out, 1, &["needs QEMU user emulation", "qemu-user-static"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
     // By name: the same image may carry another test's name too.
     let names = stdout(&docker(&[
         "images",
@@ -242,4 +202,93 @@ fn deploy_push_records_its_digest_and_a_foreign_platform_asks_for_emulation() {
     for name in names.split_whitespace() {
         let _ = docker(&["rmi", name]);
     }
+}
+
+/// The arm64 base the provisioning makes (mmdebstrap --arch=arm64, config corrected to arm64).
+const ARM64_BASE: &str = "robodev-test/debian-arm64:bookworm";
+
+/// For a Jetson-class robot, on this x86 machine through QEMU: small on purpose (emulated work
+/// is slow), the C++ package only, no ROS packages.
+#[test]
+fn an_arm64_deploy_image_runs_aarch64_code() {
+    if !engine() || !is_root() {
+        return;
+    }
+    let arch = stdout(&docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Architecture}}",
+        ARM64_BASE,
+    ]));
+    if arch.trim() != "arm64" {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI=true but {ARM64_BASE} is missing: the README's test command provisions it"
+        );
+        eprintln!("skipped: no {ARM64_BASE}");
+        return;
+    }
+    let ws = Ws::new(&format!(
+        "version: 1\nname: armrover\nros: {{distro: debian, variant: ros-core}}\n\
+         base_image: {ARM64_BASE}\nplatform: linux/arm64\n\
+         apt: [g++, cmake, make, colcon, python3-colcon-cmake, python3-colcon-recursive-crawl, \
+         python3-colcon-package-selection, python3-colcon-parallel-executor]\n\
+         security: {{sudo: false}}\ndependencies: {{ccache: false}}\n\
+         deploy:\n  command: [hello_cpp]\n  base: {ARM64_BASE}\n"
+    ));
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy_ws");
+    copy_dir(&fixture.join("src/hello_cpp"), &{
+        let d = ws.path().join("src/hello_cpp");
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    });
+    let out = run(&ws, &["deploy", "build"]);
+    assert!(out.status.success());
+    let tag = stderr(&out)
+        .split_whitespace()
+        .find(|w| w.starts_with("robodev/armrover-deploy:"))
+        .unwrap()
+        .to_string();
+    let arch = stdout(&docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Os}}/{{.Architecture}}",
+        &tag,
+    ]));
+    assert_eq!(arch.trim(), "linux/arm64");
+    let out = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--platform",
+        "linux/arm64",
+        &tag,
+    ]);
+    assert_eq!(
+        stdout(&out).trim(),
+        "hello from c++ via libgreet",
+        "{}",
+        stderr(&out)
+    );
+    let out = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--platform",
+        "linux/arm64",
+        "--entrypoint",
+        "sh",
+        &tag,
+        "-c",
+        "uname -m; od -An -tx1 -j18 -N2 /ws/install/bin/hello_cpp",
+    ]);
+    let said = stdout(&out);
+    // aarch64, and the ELF machine field of the built program is EM_AARCH64 (0xb7).
+    assert!(said.starts_with("aarch64"), "{said}");
+    assert!(said.contains("b7 00"), "{said}");
+    let _ = docker(&["rmi", &tag]);
 }
