@@ -232,6 +232,26 @@ pub enum Command {
         #[command(flatten)]
         build: BuildFlags,
     },
+    /// Build and test the workspace in a throw-away container of the environment's image:
+    /// colcon build, colcon test, colcon test-result; the exit code says whether tests passed
+    #[command(
+        after_help = "Examples:\n  robodev test\n  robodev test --results test-results --packages-up-to rover_bringup\n\nThe display, devices and GPU are left out (a CI runner has none)."
+    )]
+    Test {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[command(flatten)]
+        build: BuildFlags,
+        /// Copy the JUnit XML results and colcon's test logs into DIR
+        #[arg(long, value_name = "DIR")]
+        results: Option<PathBuf>,
+        /// Only these packages (colcon --packages-select)
+        #[arg(long, num_args = 1.., value_name = "PKG")]
+        packages_select: Vec<String>,
+        /// These packages and what they depend on (colcon --packages-up-to)
+        #[arg(long, num_args = 1.., value_name = "PKG")]
+        packages_up_to: Vec<String>,
+    },
     /// Check a registry username and password and keep them where `docker login` does
     #[command(
         after_help = "Examples:\n  robodev login ghcr.io -u alice\n  echo \"$TOKEN\" | robodev login ghcr.io -u ci --password-stdin\n  robodev login            the registry of the workspace's profile"

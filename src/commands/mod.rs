@@ -21,6 +21,7 @@ mod man;
 mod profiles;
 mod registry;
 mod session;
+mod test;
 mod transfer_progress;
 
 use crate::cli::{Cli, Command, DeployCommand, ImageCommand, ProfileCommand};
@@ -101,6 +102,19 @@ pub async fn execute(cli: Cli) -> Result<i32> {
             build,
             cmd,
         }) => deploy::run(s, profile.profile.as_deref(), build, cmd).await,
+        Command::Test {
+            profile,
+            build,
+            results,
+            packages_select,
+            packages_up_to,
+        } => {
+            let selection = crate::plan::test_run::Selection {
+                select: packages_select,
+                up_to: packages_up_to,
+            };
+            test::test(s, profile.profile.as_deref(), build, selection, results).await
+        }
         Command::Login {
             registry,
             username,

@@ -14,6 +14,7 @@ pub mod hardware;
 pub mod image;
 pub mod labels;
 pub mod render;
+pub mod test_run;
 pub mod user;
 
 use crate::error::Result;

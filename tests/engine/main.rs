@@ -15,4 +15,5 @@ mod lifecycle;
 mod new_user;
 mod team_images;
 mod terminal;
+mod test_command;
 mod wizard;

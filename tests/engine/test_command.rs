@@ -1,0 +1,62 @@
+//! `robodev test` on the real engine: colcon build, test and test-result in a throw-away
+//! container; the exit code is the verdict, a failing test is named, results land in --results.
+
+use crate::support::*;
+
+fn write(ws: &Ws, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = ws.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+const PACKAGE: &[(&str, &str)] = &[
+    (
+        "src/checked/package.xml",
+        "<?xml version=\"1.0\"?>\n<package format=\"3\">\n  <name>checked</name>\n  <version>0.1.0</version>\n  <description>tested</description>\n  <maintainer email=\"dev@example.com\">dev</maintainer>\n  <license>MIT</license>\n  <export><build_type>ament_python</build_type></export>\n</package>\n",
+    ),
+    (
+        "src/checked/setup.py",
+        "from setuptools import setup\nsetup(name='checked', version='0.1.0', packages=['checked'], data_files=[('share/checked', ['package.xml'])], tests_require=['pytest'])\n",
+    ),
+    (
+        "src/checked/checked/__init__.py",
+        "def answer():\n    return 42\n",
+    ),
+    (
+        "src/checked/test/test_answer.py",
+        "from checked import answer\n\ndef test_the_answer():\n    assert answer() == 42\n",
+    ),
+];
+
+#[test]
+fn test_runs_colcon_tests_names_a_failure_and_keeps_the_results() {
+    if !engine() {
+        return;
+    }
+    let ws = Ws::new(DEBIAN);
+    write(&ws, PACKAGE);
+    let out = ws.run(&["test", "--results", "out"]);
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("tests passed"), "{}", stderr(&out));
+    let xml = ws.path().join("out/build/checked/pytest.xml");
+    let report = std::fs::read_to_string(&xml).unwrap_or_else(|_| panic!("no {}", xml.display()));
+    assert!(report.contains("test_the_answer"), "{report}");
+
+    write(
+        &ws,
+        &[(
+            "src/checked/test/test_wrong.py",
+            "def test_the_wrong_answer():\n    assert 6 * 9 == 42, 'the question was wrong'\n",
+        )],
+    );
+    let out = ws.run(&["test", "--packages-select", "checked"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(said.contains("test_the_wrong_answer"), "{said}");
+    assert!(said.contains("tests failed"), "{said}");
+
+    let out = ws.run(&["test", "--packages-select", "bad;name"]);
+    assert_fails(&out, 2, &["not a package name"]);
+}
