@@ -91,14 +91,15 @@ pub async fn run(
     no_hardware: bool,
     cmd: Vec<String>,
 ) -> Result<i32> {
-    let mut profile = s.profile(reference)?;
-    if no_hardware {
-        profile = profile.without_hardware();
-        s.ui.note("--no-hardware: no display, sound, devices or GPU in this container");
-    }
+    let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
     ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
-    let plan = s.plan(&profile, Some(&engine)).await?;
+    let plan = if no_hardware {
+        s.ui.note("--no-hardware: no display, sound, devices or GPU in this container");
+        s.plan_without_hardware(&profile, Some(&engine)).await?
+    } else {
+        s.plan(&profile, Some(&engine)).await?
+    };
     plan.container.require_host().map_err(|e| match e {
         Error::Host { message, help } => Error::Host {
             message,

@@ -101,6 +101,21 @@ impl Session {
         Ok(plan)
     }
 
+    /// The plan of a throw-away container without this host's hardware (display, sound,
+    /// devices, GPU) — a CI runner, an ssh session — that still runs the environment's own
+    /// image, so it is the image developers use and the one the team's registry holds.
+    pub async fn plan_without_hardware(
+        &self,
+        profile: &Profile,
+        engine: Option<&Engine>,
+    ) -> Result<Plan> {
+        let image = self.plan_quiet(profile, engine).await?.image;
+        let mut plan = self.plan(&profile.without_hardware(), engine).await?;
+        plan.container.image = image.tag.clone();
+        plan.image = image;
+        Ok(plan)
+    }
+
     /// How to run processes in the profile's container; needs no host probing.
     pub fn exec_plan(&self, profile: &Profile) -> ExecPlan {
         let cwd = std::env::current_dir()

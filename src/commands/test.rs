@@ -21,11 +21,12 @@ pub async fn test(
         crate::profile::grammar::ros_package(p)
             .map_err(|m| Error::usage(format!("--packages-select/--packages-up-to: {m}")))?;
     }
-    // Tests need no display, sound, devices or GPU: a CI runner has none.
-    let profile = s.profile(reference)?.without_hardware();
+    let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
     ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
-    let plan = s.plan(&profile, Some(&engine)).await?;
+    // Tests need no display, sound, devices or GPU (a CI runner has none), but run in the
+    // environment's own image: the one developers use and the team's registry holds.
+    let plan = s.plan_without_hardware(&profile, Some(&engine)).await?;
     plan.container.require_host()?;
     ensure_environment_image(s, &engine, &plan, flags).await?;
     ensure_volumes(&engine, &plan).await?;

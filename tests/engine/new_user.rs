@@ -186,6 +186,7 @@ fn a_ci_runner_builds_and_runs_a_hardware_profile() {
         .env_remove("DISPLAY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::io::Write::write_all(
@@ -197,6 +198,9 @@ fn a_ci_runner_builds_and_runs_a_hardware_profile() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(5));
     assert_eq!(stdout(&out), format!("from the script\n{stamp}\n"));
+    // The environment's own image, the one `build` made: no build call.
+    let said = stderr(&out);
+    assert!(!said.contains("✓ built") && !said.contains("[1/"), "{said}");
     let _ = docker(&["rmi", &tag]);
 }
 

@@ -35,10 +35,18 @@ fn test_runs_colcon_tests_names_a_failure_and_keeps_the_results() {
     if !engine() {
         return;
     }
-    let ws = Ws::new(DEBIAN);
+    // A GPU profile on a machine without one: the tests run in the environment's own image
+    // (with the GPU's libraries), the one `build` made and the team's registry would hold.
+    let ws = Ws::new(&format!("{DEBIAN}gpu: nvidia\n"));
     write(&ws, PACKAGE);
+    ws.ok(&["build"]);
     let out = ws.run(&["test", "--results", "out"]);
     assert!(out.status.success());
+    let said = stderr(&out);
+    assert!(
+        !said.contains("✓ built") && !said.contains("[1/"),
+        "another image was built: {said}"
+    );
     assert!(stderr(&out).contains("tests passed"), "{}", stderr(&out));
     let xml = ws.path().join("out/build/checked/pytest.xml");
     let report = std::fs::read_to_string(&xml).unwrap_or_else(|_| panic!("no {}", xml.display()));
