@@ -5,7 +5,7 @@
 //! Both stream: memory stays at a chunk whatever the image's size.
 
 use super::lock::{LockMode, ensure_lock};
-use super::registry::{ensure_environment_image, platform};
+use super::registry::{ensure_environment_image, image_platform};
 use super::session::Session;
 use crate::bundle::{self, ArchiveWatch, BundleInfo};
 use crate::cli::BuildFlags;
@@ -121,7 +121,7 @@ pub async fn save(
             message: "the image disappeared from the engine".into(),
             help: None,
         })?;
-    let platform = platform(&engine, &plan).await?;
+    let platform = image_platform(&engine, &plan.image).await?;
     let lock = LockFile::read(&s.workspace.root)?;
     let digest = lock
         .image(&plan.image.hash, &platform)

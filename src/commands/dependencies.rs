@@ -18,7 +18,7 @@ use crate::plan::dependencies::{
 use crate::plan::render::Renderer;
 use crate::profile::Profile;
 use crate::ui::print_out;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The keys the workspace wants for `profile`.
 pub fn wanted(s: &Session, profile: &Profile) -> Result<WantedKeys> {
@@ -160,16 +160,11 @@ async fn resolve(
     let host = HostFacts::probe(&profile.device_paths());
     let facts = s.engine_facts(profile, Some(engine)).await?;
     let tooling = crate::plan::tooling_features(profile, &host, &facts);
-    let templates = s
-        .global
-        .templates
-        .clone()
-        .or_else(|| profile.templates.as_ref().map(PathBuf::from));
     let keys: Vec<String> = wanted.keys().cloned().collect();
     let resolver = deps::resolver(
         profile,
         &tooling,
-        &Renderer::new(templates),
+        &Renderer::for_profile(s.global.templates.clone(), profile),
         &keys,
         &host_rosdep(),
     )?;

@@ -2,7 +2,7 @@
 //! the robot, planned from the same profile and robodev.lock as the environment.
 
 use super::lock::{LockMode, ensure_lock};
-use super::registry::{push_and_record, require_registry};
+use super::registry::{image_platform, push_and_record, require_registry};
 use super::session::{Session, ensure_image, prepare_start, terminal};
 use crate::cli::BuildFlags;
 use crate::engine::Engine;
@@ -17,7 +17,6 @@ use crate::plan::{self, Pins};
 use crate::profile::Profile;
 use indicatif::HumanBytes;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// The deploy image's plan. `with_sources`: read the workspace's files (robodev's own build);
 /// without, the Dockerfile is for a build whose context is the workspace itself.
@@ -54,11 +53,6 @@ async fn plan_image(
         "org.opencontainers.image.title".into(),
         deploy::repository(profile),
     );
-    let templates = s
-        .global
-        .templates
-        .clone()
-        .or_else(|| profile.templates.as_ref().map(PathBuf::from));
     let from = pins.from_reference(profile);
     let mut image = deploy::plan_deploy(
         profile,
@@ -70,7 +64,7 @@ async fn plan_image(
             sources,
             oci_labels: oci,
         },
-        &Renderer::new(templates),
+        &Renderer::for_profile(s.global.templates.clone(), profile),
     )?;
     image.labels.insert(
         "org.opencontainers.image.version".into(),
@@ -116,10 +110,7 @@ pub async fn build(
         image.tag
     ));
     if push {
-        let platform = match &image.platform {
-            Some(p) => p.clone(),
-            None => engine.facts().await?.platform,
-        };
+        let platform = image_platform(&engine, &image).await?;
         push_and_record(s, &engine, &image, &platform).await?;
     }
     Ok(0)

@@ -16,8 +16,8 @@ use crate::plan::labels;
 use std::time::Instant;
 
 /// The platform an image is for: the profile's, or the engine's own.
-pub async fn platform(engine: &Engine, plan: &Plan) -> Result<String> {
-    match &plan.image.platform {
+pub async fn image_platform(engine: &Engine, image: &ImagePlan) -> Result<String> {
+    match &image.platform {
         Some(p) => Ok(p.clone()),
         None => Ok(engine.facts().await?.platform),
     }
@@ -37,7 +37,7 @@ pub async fn push(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Re
     ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), true).await?;
     let plan = s.plan(&profile, Some(&engine)).await?;
     ensure_image(s, &engine, &plan.image, flags).await?;
-    let platform = platform(&engine, &plan).await?;
+    let platform = image_platform(&engine, &plan.image).await?;
     push_and_record(s, &engine, &plan.image, &platform).await?;
     Ok(0)
 }
@@ -109,7 +109,7 @@ pub async fn pull_instead_of_build(
     let repository = &plan.image.repository;
     let short = plan.image.short_tag();
     let lock = LockFile::read(&s.workspace.root)?;
-    let platform = platform(engine, plan).await?;
+    let platform = image_platform(engine, &plan.image).await?;
     let locked = lock.image(&plan.image.hash, &platform).cloned();
     let reference = match &locked {
         Some(l) if l.repository == *repository => l.digest.clone(),

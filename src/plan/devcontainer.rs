@@ -102,10 +102,9 @@ pub fn for_profile(
         templates: templates.clone(),
         pins,
     })?;
-    let templates = templates.or_else(|| profile.templates.as_ref().map(PathBuf::from));
     generate(
         &plan,
-        &Renderer::new(templates),
+        &Renderer::for_profile(templates, profile),
         pins.dependencies.is_some(),
     )
 }

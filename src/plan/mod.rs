@@ -129,8 +129,7 @@ pub fn image_only(
     templates: Option<PathBuf>,
     pins: Pins<'_>,
 ) -> Result<ImageOnly> {
-    let templates = templates.or_else(|| profile.templates.as_ref().map(PathBuf::from));
-    let renderer = Renderer::new(templates);
+    let renderer = Renderer::for_profile(templates, profile);
     let user = ContainerUser::for_profile(profile, &host.user);
     let (ctx, gpu_note) = context(profile, host, engine, &user);
     let packages = hardware::system_packages(&ctx);

@@ -82,6 +82,11 @@ pub struct Renderer {
 
 impl Renderer {
     /// `overrides`: a directory whose files replace shipped templates of the same name.
+    /// The renderer for a profile: `--templates` (`flag`) wins over the profile's `templates:`.
+    pub fn for_profile(flag: Option<PathBuf>, profile: &crate::profile::Profile) -> Renderer {
+        Renderer::new(flag.or_else(|| profile.templates.as_ref().map(PathBuf::from)))
+    }
+
     pub fn new(overrides: Option<PathBuf>) -> Renderer {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
