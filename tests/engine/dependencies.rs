@@ -45,28 +45,8 @@ fn workspace() -> Ws {
         ),
         ("src/a/src/main.cpp", "int main() {}\n".to_string()),
     ];
-    for (name, text) in files {
-        let path = ws.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    write_files(ws.path(), &files);
     ws
-}
-
-fn run(ws: &Ws, args: &[&str]) -> std::process::Output {
-    let index = format!("file://{}/rosdep/index.yaml", ws.path().display());
-    let out = ws
-        .cmd(args)
-        .env("ROSDISTRO_INDEX_URL", index)
-        .output()
-        .unwrap();
-    eprintln!(
-        "$ robodev {}\n{}{}",
-        args.join(" "),
-        stdout(&out),
-        stderr(&out)
-    );
-    out
 }
 
 fn layers(tag: &str) -> Vec<String> {
@@ -76,7 +56,7 @@ fn layers(tag: &str) -> Vec<String> {
 
 fn image_tag(ws: &Ws) -> String {
     let status: serde_json::Value =
-        serde_json::from_slice(&run(ws, &["status", "--json"]).stdout).unwrap();
+        serde_json::from_slice(&run_with_local_rosdep(ws, &["status", "--json"]).stdout).unwrap();
     status["image"].as_str().unwrap().to_string()
 }
 
@@ -88,7 +68,7 @@ fn dependencies_are_resolved_locked_installed_and_rebuilt_only_when_they_change(
     let mut ws = workspace();
     // Before the lock: three new keys; the excluded and the internal ones are not there.
     let deps: serde_json::Value =
-        serde_json::from_slice(&run(&ws, &["deps", "--json"]).stdout).unwrap();
+        serde_json::from_slice(&run_with_local_rosdep(&ws, &["deps", "--json"]).stdout).unwrap();
     let keys: Vec<&str> = deps
         .as_array()
         .unwrap()
@@ -107,7 +87,7 @@ fn dependencies_are_resolved_locked_installed_and_rebuilt_only_when_they_change(
     );
 
     // lock writes the expected lock.
-    let out = run(&ws, &["lock"]);
+    let out = run_with_local_rosdep(&ws, &["lock"]);
     assert!(out.status.success());
     assert!(
         stderr(&out).contains("locked 3 dependencies"),
@@ -127,9 +107,9 @@ fn dependencies_are_resolved_locked_installed_and_rebuilt_only_when_they_change(
     assert!(!lock.contains("robodev-test-excluded"));
 
     // up installs exactly those, with no rosdep inside.
-    assert!(run(&ws, &["up", "-d"]).status.success());
+    assert!(run_with_local_rosdep(&ws, &["up", "-d"]).status.success());
     ws.container();
-    let check = run(
+    let check = run_with_local_rosdep(
         &ws,
         &[
             "exec",
@@ -159,7 +139,7 @@ fn dependencies_are_resolved_locked_installed_and_rebuilt_only_when_they_change(
         ),
     )
     .unwrap();
-    let out = run(&ws, &["build"]);
+    let out = run_with_local_rosdep(&ws, &["build"]);
     assert!(out.status.success());
     assert!(
         stderr(&out).contains("up to date (no build needed)"),
@@ -180,7 +160,7 @@ fn dependencies_are_resolved_locked_installed_and_rebuilt_only_when_they_change(
         ),
     )
     .unwrap();
-    let out = run(&ws, &["build", "--locked"]);
+    let out = run_with_local_rosdep(&ws, &["build", "--locked"]);
     assert_fails(
         &out,
         1,
@@ -189,7 +169,7 @@ fn dependencies_are_resolved_locked_installed_and_rebuilt_only_when_they_change(
             "+ robodev-test-new (from src/a/package.xml)",
         ],
     );
-    let out = run(&ws, &["build"]);
+    let out = run_with_local_rosdep(&ws, &["build"]);
     assert!(out.status.success());
     assert!(
         stderr(&out).contains("+ robodev-test-new"),
@@ -202,13 +182,17 @@ fn dependencies_are_resolved_locked_installed_and_rebuilt_only_when_they_change(
     // base, robodev's tooling, ROS: kept; the dependency layer and above: new.
     assert_eq!(before[..3], after[..3], "{before:#?}\n{after:#?}");
     assert_ne!(before[3], after[3]);
-    assert!(run(&ws, &["lock", "--locked"]).status.success());
+    assert!(
+        run_with_local_rosdep(&ws, &["lock", "--locked"])
+            .status
+            .success()
+    );
 
     // An unknown key: an error at its package.xml line, nothing written.
     let lock_before = std::fs::read_to_string(ws.path().join("robodev.lock")).unwrap();
     let text = std::fs::read_to_string(&b).unwrap();
     std::fs::write(&b, text.replace("  <exec_depend>robodev-test-six</exec_depend>\n", "  <exec_depend>robodev-test-six</exec_depend>\n  <test_depend>robodev-test-tpyo</test_depend>\n")).unwrap();
-    let out = run(&ws, &["lock"]);
+    let out = run_with_local_rosdep(&ws, &["lock"]);
     assert_fails(
         &out,
         2,

@@ -33,22 +33,6 @@ fn workspace() -> Ws {
     ws
 }
 
-fn run(ws: &Ws, args: &[&str]) -> std::process::Output {
-    let index = format!("file://{}/rosdep/index.yaml", ws.path().display());
-    let out = ws
-        .cmd(args)
-        .env("ROSDISTRO_INDEX_URL", index)
-        .output()
-        .unwrap();
-    eprintln!(
-        "$ robodev {}\n{}{}",
-        args.join(" "),
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
 fn deploy_tag(said: &str) -> String {
     said.split_whitespace()
         .find(|w| w.starts_with("robodev/rover-deploy:"))
@@ -68,8 +52,8 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
     }
     let ws = workspace();
     // The development image first: the deploy build stage reuses its layers.
-    assert!(run(&ws, &["build"]).status.success());
-    let out = run(&ws, &["deploy", "build"]);
+    assert!(run_with_local_rosdep(&ws, &["build"]).status.success());
+    let out = run_with_local_rosdep(&ws, &["deploy", "build"]);
     assert!(out.status.success());
     let tag = deploy_tag(&stderr(&out));
 
@@ -114,7 +98,7 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
             .parse()
             .unwrap()
     };
-    let dev = stdout(&run(&ws, &["status", "--json"]));
+    let dev = stdout(&run_with_local_rosdep(&ws, &["status", "--json"]));
     let dev: serde_json::Value = serde_json::from_str(&dev).unwrap();
     let (d, r) = (size(dev["image"].as_str().unwrap()), size(&tag));
     eprintln!(
@@ -124,10 +108,10 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
     assert!(r * 100 <= d * 35, "deploy {r} vs dev {d}");
 
     // deploy run: the image's command with the profile's hardware, as the robot would.
-    let out = run(&ws, &["deploy", "run"]);
+    let out = run_with_local_rosdep(&ws, &["deploy", "run"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains("hello from c++ via libgreet"));
-    let out = run(&ws, &["deploy", "run", "--", "hello_py"]);
+    let out = run_with_local_rosdep(&ws, &["deploy", "run", "--", "hello_py"]);
     assert!(stdout(&out).contains("hello from python"));
 
     // A source edit: a new image whose layers below the built workspace are the same.
@@ -137,7 +121,7 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
         "#include <string>\nstd::string greeting() { return \"hello again\"; }\n",
     )
     .unwrap();
-    let out = run(&ws, &["deploy", "build"]);
+    let out = run_with_local_rosdep(&ws, &["deploy", "build"]);
     assert!(out.status.success());
     let edited = deploy_tag(&stderr(&out));
     assert_ne!(edited, tag);
@@ -172,7 +156,7 @@ fn deploy_push_records_its_digest_and_a_foreign_platform_asks_for_emulation() {
         format!("{profile}registry: {}/team\n", registry.address()),
     )
     .unwrap();
-    let out = run(&ws, &["deploy", "build", "--push"]);
+    let out = run_with_local_rosdep(&ws, &["deploy", "build", "--push"]);
     assert!(out.status.success());
     let said = stderr(&out);
     let repository = format!("{}/team/rover-deploy", registry.address());
@@ -189,7 +173,7 @@ fn deploy_push_records_its_digest_and_a_foreign_platform_asks_for_emulation() {
     // An architecture this machine cannot emulate (no qemu-loong64 is registered, whatever
     // else is): a clear error before any build.
     let started = std::time::Instant::now();
-    let out = run(&ws, &["deploy", "build", "--platform", "linux/loong64"]);
+    let out = run_with_local_rosdep(&ws, &["deploy", "build", "--platform", "linux/loong64"]);
     assert_fails(&out, 1, &["needs QEMU user emulation", "qemu-user-static"]);
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     // By name: the same image may carry another test's name too.
@@ -243,7 +227,7 @@ fn an_arm64_deploy_image_runs_aarch64_code() {
         std::fs::create_dir_all(&d).unwrap();
         d
     });
-    let out = run(&ws, &["deploy", "build"]);
+    let out = run_with_local_rosdep(&ws, &["deploy", "build"]);
     assert!(out.status.success());
     let tag = stderr(&out)
         .split_whitespace()

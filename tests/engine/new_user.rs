@@ -6,14 +6,6 @@ use crate::support::*;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 
-fn write(root: &std::path::Path, files: &[(&str, &str)]) {
-    for (name, text) in files {
-        let path = root.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-}
-
 const CPP_PACKAGE: &[(&str, &str)] = &[
     (
         "src/hello_cpp/package.xml",
@@ -73,8 +65,8 @@ fn a_two_package_colcon_workspace_builds_and_runs_as_an_ordinary_user() {
     }
     let Some(user) = ordinary_user() else { return };
     let ws = Ws::new(DEBIAN);
-    write(ws.path(), CPP_PACKAGE);
-    write(ws.path(), PY_PACKAGE);
+    write_files(ws.path(), CPP_PACKAGE);
+    write_files(ws.path(), PY_PACKAGE);
     give_to(user, ws.path());
     let robodev = |args: &[&str]| as_user(user, ws.path(), &bin(), args);
     assert!(robodev(&["up", "-d"]).status.success());

@@ -504,3 +504,30 @@ impl Drop for Registry {
         self.stop();
     }
 }
+
+/// Write `files` (relative path, text) under `root`, making their directories.
+pub fn write_files<S: AsRef<str>>(root: &Path, files: &[(&str, S)]) {
+    for (name, text) in files {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text.as_ref()).unwrap();
+    }
+}
+
+/// robodev in `ws`, with rosdep reading the workspace's own rosdistro index
+/// (`rosdep/index.yaml`), as the offline dependency tests set it up; prints what it said.
+pub fn run_with_local_rosdep(ws: &Ws, args: &[&str]) -> Output {
+    let index = format!("file://{}/rosdep/index.yaml", ws.path().display());
+    let out = ws
+        .cmd(args)
+        .env("ROSDISTRO_INDEX_URL", index)
+        .output()
+        .unwrap();
+    eprintln!(
+        "$ robodev {}\n{}{}",
+        args.join(" "),
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}

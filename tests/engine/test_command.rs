@@ -3,14 +3,6 @@
 
 use crate::support::*;
 
-fn write(ws: &Ws, files: &[(&str, &str)]) {
-    for (name, text) in files {
-        let path = ws.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-}
-
 const PACKAGE: &[(&str, &str)] = &[
     (
         "src/checked/package.xml",
@@ -38,7 +30,7 @@ fn test_runs_colcon_tests_names_a_failure_and_keeps_the_results() {
     // A GPU profile on a machine without one: the tests run in the environment's own image
     // (with the GPU's libraries), the one `build` made and the team's registry would hold.
     let ws = Ws::new(&format!("{DEBIAN}gpu: nvidia\n"));
-    write(&ws, PACKAGE);
+    write_files(ws.path(), PACKAGE);
     ws.ok(&["build"]);
     let out = ws.run(&["test", "--results", "out"]);
     assert!(out.status.success());
@@ -52,8 +44,8 @@ fn test_runs_colcon_tests_names_a_failure_and_keeps_the_results() {
     let report = std::fs::read_to_string(&xml).unwrap_or_else(|_| panic!("no {}", xml.display()));
     assert!(report.contains("test_the_answer"), "{report}");
 
-    write(
-        &ws,
+    write_files(
+        ws.path(),
         &[(
             "src/checked/test/test_wrong.py",
             "def test_the_wrong_answer():\n    assert 6 * 9 == 42, 'the question was wrong'\n",
