@@ -39,20 +39,21 @@ pub fn check(lock: &LockFile, profile: &Profile) -> Result<()> {
 
 /// Keep the profile's base image pin in step. `pin_missing`: pin a base the lock does not
 /// name yet (`lock`, `push`); otherwise only a pin of another image is renewed (the profile
-/// changed its base), so `up` asks no registry on a workspace that never locked.
+/// changed its base), so `up` asks no registry on a workspace that never locked. Returns
+/// whether the lock's content changed.
 pub async fn ensure_pinned(
     s: &Session,
     engine: &Engine,
     profile: &Profile,
     mode: LockMode,
     pin_missing: bool,
-) -> Result<()> {
+) -> Result<bool> {
     let mut lock = LockFile::read(&s.workspace.root)?;
     if mode == LockMode::Check {
-        return check(&lock, profile);
+        return check(&lock, profile).map(|()| false);
     }
     if profile.base_image.contains('@') {
-        return Ok(());
+        return Ok(false);
     }
     let entry = lock.base(&profile.name).cloned();
     let current = entry
@@ -74,22 +75,23 @@ pub async fn ensure_pinned(
         LockMode::Check => false,
     };
     if !wanted {
-        return Ok(());
+        return Ok(false);
     }
     let pinned = pin(s, engine, &profile.base_image).await?;
-    if entry.as_ref() != Some(&pinned) {
-        if let Some(old) = entry.as_ref().filter(|_| current) {
-            s.ui.info(format!(
-                "base image {} moved: {} → {}",
-                pinned.image,
-                old.digest.as_deref().unwrap_or("(not pinned)"),
-                pinned.digest.as_deref().unwrap_or("(not pinned)")
-            ));
-        }
-        lock.set_base(&profile.name, pinned);
-        lock.write()?;
+    if entry.as_ref() == Some(&pinned) {
+        return Ok(false);
     }
-    Ok(())
+    if let Some(old) = entry.as_ref().filter(|_| current) {
+        s.ui.info(format!(
+            "base image {} moved: {} → {}",
+            pinned.image,
+            old.digest.as_deref().unwrap_or("(not pinned)"),
+            pinned.digest.as_deref().unwrap_or("(not pinned)")
+        ));
+    }
+    lock.set_base(&profile.name, pinned);
+    lock.write()?;
+    Ok(true)
 }
 
 /// The digest of `image` now: its registry's answer, else the local copy's registry digest.

@@ -40,8 +40,8 @@ pub fn basis_difference(
 }
 
 /// Make robodev.lock hold `profile`'s dependencies as the workspace declares them now.
-/// Returns whether anything is locked for the profile. A workspace that declares no
-/// dependencies gets no lock file.
+/// Returns whether the lock's content changed. A workspace that declares no dependencies gets
+/// no lock file.
 pub async fn ensure_locked(
     s: &Session,
     engine: &Engine,
@@ -64,9 +64,10 @@ pub async fn ensure_locked(
             if &updated != locked && mode == LockMode::Resolve {
                 lock.set_dependencies(&profile.name, updated);
                 lock.write()?;
+                return Ok(true);
             }
         }
-        return Ok(true);
+        return Ok(false);
     }
     if mode == LockMode::Check {
         return Err(stale_error(&lock.path, &profile.name, &diff));
@@ -78,9 +79,10 @@ pub async fn ensure_locked(
             profile.name,
             diff.join("; ")
         ));
-        return Ok(current.is_some());
+        return Ok(false);
     }
     let locked = resolve(s, engine, profile, &wanted).await?;
+    let changed = current != Some(&locked);
     let count = locked.keys.len();
     lock.set_dependencies(&profile.name, locked);
     lock.write()?;
@@ -97,7 +99,7 @@ pub async fn ensure_locked(
             diff.join("\n  ")
         ));
     }
-    Ok(true)
+    Ok(changed)
 }
 
 pub fn stale_error(path: &Path, profile: &str, diff: &[String]) -> Error {

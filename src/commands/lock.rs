@@ -22,10 +22,9 @@ pub async fn ensure_lock(
     mode: LockMode,
     pin_base: bool,
 ) -> Result<bool> {
-    let before = LockFile::read(&s.workspace.root)?;
-    base_image::ensure_pinned(s, engine, profile, mode, pin_base).await?;
-    ensure_locked(s, engine, profile, mode).await?;
-    Ok(LockFile::read(&s.workspace.root)? != before)
+    let pinned = base_image::ensure_pinned(s, engine, profile, mode, pin_base).await?;
+    let locked = ensure_locked(s, engine, profile, mode).await?;
+    Ok(pinned || locked)
 }
 
 /// `robodev lock`: pin the base image and resolve the workspace's dependencies; `--update`
