@@ -80,6 +80,10 @@ pub struct X11Cookie {
     pub display: String,
     /// The user's Xauthority file the cookie is copied from, if there is one.
     pub source: Option<String>,
+    /// The container runs as a uid other than the host user's (a deploy image's fixed user):
+    /// the file is readable by others, inside a directory only the host user can enter.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub for_other_uid: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -205,3 +205,44 @@ fn generate_deploy_writes_the_multistage_dockerfile_without_an_engine() {
         .stderr(predicates::str::contains("has no `deploy:` section"))
         .stderr(predicates::str::contains("command:"));
 }
+
+/// `deploy run` with `x11: true`: the fixed user (uid 10001) gets a cookie file of its own,
+/// readable by that uid, never the developer's 0600 one.
+#[test]
+fn deploy_run_gives_the_fixed_user_a_readable_x11_cookie() {
+    let profile = profile_from(&format!("{ROVER}x11: true\n")).unwrap();
+    let dev = plan_for(&profile, &laptop(), &Default::default()).unwrap();
+    let section = robodev::plan::deploy::section(&profile).unwrap();
+    let image = dev.image.clone();
+    let run = robodev::plan::deploy::runtime_container(&dev.container, &image, section);
+    let dev_cookie = dev.container.x11_cookie.clone().unwrap();
+    let cookie = run.x11_cookie.clone().unwrap();
+    assert!(!dev_cookie.for_other_uid);
+    assert!(cookie.for_other_uid);
+    assert_ne!(cookie.host_file, dev_cookie.host_file);
+    assert!(
+        run.mounts
+            .iter()
+            .any(|m| m.source == cookie.host_file && m.target == "/tmp/.robodev.xauth"),
+        "{:?}",
+        run.mounts
+    );
+    assert!(!run.mounts.iter().any(|m| m.source == dev_cookie.host_file));
+
+    // Written: the developer's file 0600, the fixed user's 0644, both in a 0700 directory.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for (mut c, expected) in [(dev_cookie, 0o600), (cookie, 0o644)] {
+        c.host_file = dir
+            .path()
+            .join("x11")
+            .join(std::path::Path::new(&c.host_file).file_name().unwrap())
+            .display()
+            .to_string();
+        c.source = None;
+        robodev::plan::hardware::x11::refresh_cookie(&c).unwrap();
+        assert_eq!(mode(std::path::Path::new(&c.host_file)), expected);
+    }
+    assert_eq!(mode(&dir.path().join("x11")), 0o700);
+}

@@ -58,6 +58,7 @@ impl Feature for X11 {
         plan.x11_cookie = Some(X11Cookie {
             host_file: cookie_file.display().to_string(),
             display,
+            for_other_uid: false,
             source: ctx
                 .host
                 .display
@@ -159,15 +160,25 @@ pub fn refresh_cookie(cookie: &X11Cookie) -> Result<()> {
     let bytes = wildcard_cookie(&source, &cookie.display);
     let path = std::path::Path::new(&cookie.host_file);
     crate::files::ensure_parent(path)?;
+    let write = |e| Error::io_path("write the X11 cookie", path, e);
+    if let Some(dir) = path.parent() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(write)?;
+    }
+    let mode = if cookie.for_other_uid { 0o644 } else { 0o600 };
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(0o600)
+        .mode(mode)
         .open(path)
-        .map_err(|e| Error::io_path("write the X11 cookie", path, e))?;
-    file.write_all(&bytes)
-        .map_err(|e| Error::io_path("write the X11 cookie", path, e))
+        .map_err(write)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(write)?;
+    }
+    file.write_all(&bytes).map_err(write)
 }
 
 #[cfg(test)]
