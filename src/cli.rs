@@ -270,7 +270,7 @@ pub enum Command {
     /// Write the environment's image to a file (a Docker archive), for a machine without a
     /// registry
     #[command(
-        after_help = "Examples:\n  robodev save humble -o humble.tar.zst   (zstd: by the name, or --zstd)\n  robodev save -o - | ssh robot robodev load -\n\nOn the robot: `robodev load FILE`, then `robodev up` builds nothing and needs no network."
+        after_help = "Examples:\n  robodev save humble -o humble.tar.zst   (zstd: by the name, or --zstd)\n  robodev save -o - | ssh robot robodev load -\n  robodev save --deploy --platform linux/arm64 -o rover-arm64.tar.zst   the robot's image\n\nOn the robot: `robodev load FILE`, then `robodev up` builds nothing and needs no network."
     )]
     Save {
         #[command(flatten)]
@@ -281,6 +281,12 @@ pub enum Command {
         /// Compress with zstd (also when FILE ends in .zst)
         #[arg(long)]
         zstd: bool,
+        /// Save the deploy image (the profile's `deploy:`) instead of the environment's
+        #[arg(long)]
+        deploy: bool,
+        /// With --deploy: the deploy image for this platform (e.g. the robot's linux/arm64)
+        #[arg(long, value_name = "OS/ARCH", requires = "deploy")]
+        platform: Option<String>,
         #[command(flatten)]
         build: BuildFlags,
     },
@@ -372,7 +378,7 @@ pub enum DeployCommand {
     /// Build the deploy image: colcon in a build stage, install/ and the exec dependencies in a
     /// slim runtime stage, run as a fixed user
     #[command(
-        after_help = "Examples:\n  robodev deploy build rover\n  robodev deploy build --push              to the profile's registry; the digest goes into robodev.lock\n  robodev deploy build --platform linux/arm64"
+        after_help = "Examples:\n  robodev deploy build rover\n  robodev deploy build --push              to the profile's registry; the digest goes into robodev.lock\n  robodev deploy build --platform linux/arm64\n  robodev deploy build --platform linux/amd64,linux/arm64 --push   one index for both"
     )]
     Build {
         #[command(flatten)]
@@ -380,8 +386,8 @@ pub enum DeployCommand {
         #[command(flatten)]
         build: BuildFlags,
         /// Build for this platform instead of the profile's (needs QEMU emulation for another
-        /// architecture)
-        #[arg(long, value_name = "OS/ARCH")]
+        /// architecture); several, comma-separated, with --push make one multi-platform tag
+        #[arg(long, value_name = "OS/ARCH[,OS/ARCH…]")]
         platform: Option<String>,
         /// Push it to the profile's registry and record its digest in robodev.lock
         #[arg(long)]

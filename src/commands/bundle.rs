@@ -95,14 +95,35 @@ impl Archive {
 }
 
 /// `robodev save [PROFILE] -o FILE [--zstd]`.
+/// A bundle written into the workspace would be one more source of the next deploy build.
+fn warn_if_a_source(s: &Session, output: &Path) -> Result<()> {
+    use crate::facts::sources;
+    let root = &s.workspace.root;
+    let Ok(rel) = std::path::absolute(output)
+        .unwrap_or_else(|_| output.to_path_buf())
+        .strip_prefix(root)
+        .map(|r| r.to_string_lossy().into_owned())
+    else {
+        return Ok(());
+    };
+    if !is_stdio(output) && !sources::excluded(&sources::patterns(root)?, &rel) {
+        s.ui.warn(format!(
+            "{rel} is inside the workspace: the next deploy build would copy it as a source \
+             (list it in .dockerignore, or write bundles elsewhere)"
+        ));
+    }
+    Ok(())
+}
+
 pub async fn save(
     s: &Session,
     reference: Option<&str>,
     output: &Path,
     zstd: bool,
     flags: BuildFlags,
+    deploy: Option<Option<String>>,
 ) -> Result<i32> {
-    let profile = s.profile(reference)?;
+    let mut profile = s.profile(reference)?;
     if is_stdio(output) && std::io::stdout().is_terminal() {
         return Err(Error::usage_with_help(
             "refusing to write an image archive to a terminal",
@@ -111,26 +132,41 @@ pub async fn save(
     }
     let engine = Engine::connect().await?;
     ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
-    let plan = s.plan(&profile, Some(&engine)).await?;
-    ensure_environment_image(s, &engine, &plan, flags).await?;
+    // The environment's image, or with --deploy the robot's.
+    let image = match deploy {
+        Some(platform) => {
+            crate::plan::deploy::section(&profile)?;
+            if let Some(p) = platform {
+                crate::profile::grammar::platform(&p)
+                    .map_err(|m| Error::usage(format!("--platform: {m}")))?;
+                profile.platform = Some(p);
+            }
+            let image = super::deploy::built_image(s, &engine, &profile, flags).await?;
+            warn_if_a_source(s, output)?;
+            image
+        }
+        None => {
+            let plan = s.plan(&profile, Some(&engine)).await?;
+            ensure_environment_image(s, &engine, &plan, flags).await?;
+            plan.image
+        }
+    };
     let identity = engine
-        .identity(&plan.image.tag)
+        .identity(&image.tag)
         .await?
         .ok_or_else(|| Error::Engine {
-            action: format!("cannot save {}", plan.image.tag),
+            action: format!("cannot save {}", image.tag),
             message: "the image disappeared from the engine".into(),
             help: None,
         })?;
-    let platform = image_platform(&engine, &plan.image).await?;
+    let platform = image_platform(&engine, &image).await?;
     let lock = LockFile::read(&s.workspace.root)?;
-    let digest = lock
-        .image(&plan.image.hash, &platform)
-        .map(|i| i.digest.clone());
+    let digest = lock.image(&image.hash, &platform).map(|i| i.digest.clone());
     let info = BundleInfo::new(
         &profile.name,
-        &plan.image.hash,
+        &image.hash,
         &identity.id,
-        &plan.image.tag,
+        &image.tag,
         &platform,
         digest,
     );
@@ -148,7 +184,7 @@ pub async fn save(
         Archive::Plain(buffered)
     };
     let started = Instant::now();
-    let bar = byte_progress(s.ui, &format!("saving {}", plan.image.tag));
+    let bar = byte_progress(s.ui, &format!("saving {}", image.tag));
     archive
         .writer()
         .write_all(&info.tar_entry())
@@ -171,7 +207,7 @@ pub async fn save(
     };
     s.ui.success(format!(
         "saved {} (profile {}{size}) to {} in {:.1}s; on the robot: `robodev load {}`",
-        plan.image.tag,
+        image.tag,
         profile.name,
         shown_path(output),
         started.elapsed().as_secs_f64(),

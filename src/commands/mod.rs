@@ -127,8 +127,13 @@ pub async fn execute(cli: Cli) -> Result<i32> {
             profile,
             output,
             zstd,
+            deploy,
+            platform,
             build,
-        } => bundle::save(s, profile.profile.as_deref(), &output, zstd, build).await,
+        } => {
+            let deploy = deploy.then_some(platform);
+            bundle::save(s, profile.profile.as_deref(), &output, zstd, build, deploy).await
+        }
         Command::Load { file } => bundle::load(s, &file).await,
         Command::Lock {
             profile,

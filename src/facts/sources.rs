@@ -122,71 +122,83 @@ pub fn excluded(patterns: &[Pattern], path: &str) -> bool {
     out
 }
 
-/// Every file of the workspace a deploy build gets, sorted by path.
-pub fn scan(root: &Path) -> Result<Vec<SourceFile>> {
+/// Every file of the workspace a deploy build gets, sorted by path. `own`: directories robodev
+/// itself writes to (its state), never sources even when they sit inside the workspace.
+pub fn scan(root: &Path, own: &[&Path]) -> Result<Vec<SourceFile>> {
     let patterns = patterns(root)?;
-    let reincludes = patterns.iter().any(|p| p.negated);
+    let walk_ctx = Walk {
+        root,
+        patterns: &patterns,
+        reincludes: patterns.iter().any(|p| p.negated),
+        own,
+    };
     let mut out = Vec::new();
-    walk(root, root, &patterns, reincludes, &mut out)?;
+    walk_ctx.walk(root, &mut out)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
-fn walk(
-    root: &Path,
-    dir: &Path,
-    patterns: &[Pattern],
+struct Walk<'a> {
+    root: &'a Path,
+    patterns: &'a [Pattern],
     reincludes: bool,
-    out: &mut Vec<SourceFile>,
-) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io_path("read", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io_path("read", dir, e))?;
-        let path = entry.path();
-        let rel = path
-            .strip_prefix(root)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        let meta =
-            std::fs::symlink_metadata(&path).map_err(|e| Error::io_path("read", &path, e))?;
-        let is_excluded = excluded(patterns, &rel);
-        if meta.is_dir() {
-            // An excluded directory is skipped unless a `!` pattern may re-include below it.
-            if !is_excluded || reincludes {
-                walk(root, &path, patterns, reincludes, out)?;
+    own: &'a [&'a Path],
+}
+
+impl Walk<'_> {
+    fn walk(&self, dir: &Path, out: &mut Vec<SourceFile>) -> Result<()> {
+        let (root, patterns, reincludes) = (self.root, self.patterns, self.reincludes);
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io_path("read", dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io_path("read", dir, e))?;
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let meta =
+                std::fs::symlink_metadata(&path).map_err(|e| Error::io_path("read", &path, e))?;
+            let is_excluded = excluded(patterns, &rel);
+            if meta.is_dir() {
+                // An excluded directory is skipped unless a `!` pattern may re-include below it.
+                if (!is_excluded || reincludes) && !self.own.iter().any(|o| *o == path) {
+                    self.walk(&path, out)?;
+                }
+                continue;
             }
-            continue;
+            if is_excluded {
+                continue;
+            }
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.file_type().is_symlink() {
+                let target =
+                    std::fs::read_link(&path).map_err(|e| Error::io_path("read", &path, e))?;
+                let target = target.to_string_lossy().into_owned();
+                out.push(SourceFile {
+                    path: rel,
+                    mode,
+                    sha256: hex::encode(Sha256::digest(target.as_bytes())),
+                    link: Some(target),
+                });
+            } else if meta.is_file() {
+                let mut file =
+                    std::fs::File::open(&path).map_err(|e| Error::io_path("read", &path, e))?;
+                let mut hasher = Sha256::new();
+                std::io::copy(&mut file, &mut hasher)
+                    .map_err(|e| Error::io_path("read", &path, e))?;
+                out.push(SourceFile {
+                    path: rel,
+                    mode,
+                    sha256: hex::encode(hasher.finalize()),
+                    link: None,
+                });
+            }
+            // Sockets, fifos and devices are not sources.
         }
-        if is_excluded {
-            continue;
-        }
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o7777;
-        if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(&path).map_err(|e| Error::io_path("read", &path, e))?;
-            let target = target.to_string_lossy().into_owned();
-            out.push(SourceFile {
-                path: rel,
-                mode,
-                sha256: hex::encode(Sha256::digest(target.as_bytes())),
-                link: Some(target),
-            });
-        } else if meta.is_file() {
-            let mut file =
-                std::fs::File::open(&path).map_err(|e| Error::io_path("read", &path, e))?;
-            let mut hasher = Sha256::new();
-            std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io_path("read", &path, e))?;
-            out.push(SourceFile {
-                path: rel,
-                mode,
-                sha256: hex::encode(hasher.finalize()),
-                link: None,
-            });
-        }
-        // Sockets, fifos and devices are not sources.
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -235,7 +247,11 @@ mod tests {
             std::fs::write(root.join(f), f).unwrap();
         }
         std::fs::write(root.join(".dockerignore"), "*.key\n**/*.key\n!build\n").unwrap();
-        let paths: Vec<String> = scan(root).unwrap().into_iter().map(|f| f.path).collect();
+        let paths: Vec<String> = scan(root, &[])
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
         assert_eq!(paths, [".dockerignore", "README", "src/a/CMakeLists.txt"]);
     }
 }
