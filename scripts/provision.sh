@@ -26,6 +26,8 @@ command -v htpasswd >/dev/null 2>&1 || need_pkgs+=(apache2-utils)
 # arm64 deploy images: QEMU user emulation (registered through binfmt_misc).
 [ -e /usr/bin/qemu-aarch64-static ] || need_pkgs+=(qemu-user-static binfmt-support)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+# Multi-platform indexes: skopeo reads them as the registry has them.
+command -v skopeo >/dev/null 2>&1 || need_pkgs+=(skopeo)
 # Mounted before qemu-user-static is installed, so its package registers the interpreters.
 [ -e /proc/sys/fs/binfmt_misc/status ] || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -2,7 +2,9 @@
 //! the robot, planned from the same profile and robodev.lock as the environment.
 
 use super::lock::{LockMode, ensure_lock};
-use super::registry::{image_platform, push_and_record, require_registry};
+use super::registry::{
+    PushedPlatform, image_platform, push_and_record, push_index_and_record, require_registry,
+};
 use super::session::{Session, ensure_image, prepare_start, terminal};
 use crate::cli::BuildFlags;
 use crate::engine::Engine;
@@ -37,7 +39,7 @@ async fn plan_image(
     let sources = if with_sources {
         Some(SourceTree {
             root: root.clone(),
-            files: sources::scan(root)?,
+            files: sources::scan(root, &[host.state_dir.as_path()])?,
         })
     } else {
         None
@@ -73,7 +75,40 @@ async fn plan_image(
     Ok(image)
 }
 
-/// `robodev deploy build [PROFILE] [--platform P] [--push]`.
+/// The deploy image of `profile` (for its `platform`), built unless the engine has it.
+pub(super) async fn built_image(
+    s: &Session,
+    engine: &Engine,
+    profile: &Profile,
+    flags: BuildFlags,
+) -> Result<ImagePlan> {
+    let image = plan_image(s, profile, Some(engine), true).await?;
+    s.ui.note(format!(
+        "{} workspace file(s) in the build context",
+        image.sources.as_ref().map_or(0, |t| t.files.len())
+    ));
+    ensure_image(s, engine, &image, flags).await?;
+    Ok(image)
+}
+
+/// The platforms of `--platform A[,B…]` (each checked), or the profile's own.
+fn platforms(profile: &Profile, flag: Option<&str>) -> Result<Vec<Option<String>>> {
+    let Some(flag) = flag else {
+        return Ok(vec![profile.platform.clone()]);
+    };
+    let mut out: Vec<Option<String>> = Vec::new();
+    for p in flag.split(',').map(str::trim) {
+        crate::profile::grammar::platform(p)
+            .map_err(|m| Error::usage(format!("--platform: {m}")))?;
+        if !out.iter().any(|o| o.as_deref() == Some(p)) {
+            out.push(Some(p.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// `robodev deploy build [PROFILE] [--platform P[,P…]] [--push]`. With several platforms and
+/// `--push`, each image is pushed by digest, then one index names them all.
 pub async fn build(
     s: &Session,
     reference: Option<&str>,
@@ -83,35 +118,42 @@ pub async fn build(
 ) -> Result<i32> {
     let mut profile = s.profile(reference)?;
     deploy::section(&profile)?;
-    if let Some(p) = platform {
-        crate::profile::grammar::platform(&p)
-            .map_err(|m| Error::usage(format!("--platform: {m}")))?;
-        profile.platform = Some(p);
-    }
+    let platforms = platforms(&profile, platform.as_deref())?;
     if push {
         require_registry(&profile)?;
     }
     let engine = Engine::connect().await?;
     ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
-    let image = plan_image(s, &profile, Some(&engine), true).await?;
-    s.ui.note(format!(
-        "{} workspace file(s) in the build context",
-        image.sources.as_ref().map_or(0, |t| t.files.len())
-    ));
-    ensure_image(s, &engine, &image, flags).await?;
-    let size = engine
-        .identity(&image.tag)
-        .await?
-        .map(|i| HumanBytes(i.size.max(0) as u64).to_string())
-        .unwrap_or_default();
-    s.ui.success(format!(
-        "deploy image {} ({size}): `robodev deploy run` starts it here, `robodev save` or a \
-         registry takes it to the robot",
-        image.tag
-    ));
-    if push {
+    let mut pushed = Vec::new();
+    let mut repository = String::new();
+    for platform in &platforms {
+        profile.platform = platform.clone();
+        let image = built_image(s, &engine, &profile, flags).await?;
+        let size = engine
+            .identity(&image.tag)
+            .await?
+            .map(|i| HumanBytes(i.size.max(0) as u64).to_string())
+            .unwrap_or_default();
         let platform = image_platform(&engine, &image).await?;
-        push_and_record(s, &engine, &image, &platform).await?;
+        s.ui.success(format!(
+            "deploy image {} ({platform}, {size}): `robodev deploy run` starts it here, \
+             `robodev save` or a registry takes it to the robot",
+            image.tag
+        ));
+        if push {
+            let digest = push_and_record(s, &engine, &image, &platform).await?;
+            repository = image.repository.clone();
+            pushed.push(PushedPlatform {
+                platform,
+                hash: image.hash.clone(),
+                digest,
+            });
+        }
+    }
+    if pushed.len() > 1 {
+        push_index_and_record(s, &engine, &repository, &pushed).await?;
+    } else if platforms.len() > 1 {
+        s.ui.note("a multi-platform index is made in the registry: add --push to make one");
     }
     Ok(0)
 }
@@ -131,8 +173,10 @@ pub async fn run(
     dev.container.require_host()?;
     let image = plan_image(s, &profile, Some(&engine), true).await?;
     ensure_image(s, &engine, &image, flags).await?;
-    prepare_start(s, &dev)?;
     let container = deploy::runtime_container(&dev.container, &image, &section);
+    let mut dev = dev;
+    dev.container = container.clone();
+    prepare_start(s, &dev)?;
     let term = terminal();
     engine
         .run_image_command(

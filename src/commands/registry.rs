@@ -6,6 +6,7 @@ use super::session::{Session, ensure_image};
 use super::transfer_progress::TransferProgress;
 use crate::cli::BuildFlags;
 use crate::engine::Engine;
+use crate::engine::image_index::{self, PlatformImage};
 use crate::error::{Error, RegistryProblem, Result};
 use crate::facts::credentials::{self, RegistryAuth};
 use crate::lockfile::LockFile;
@@ -76,6 +77,71 @@ pub async fn push_and_record(
     Ok(digest)
 }
 
+/// One platform's image of a multi-platform push: its plan hash and pushed digest.
+pub struct PushedPlatform {
+    pub platform: String,
+    pub hash: String,
+    pub digest: String,
+}
+
+/// The tag of a multi-platform index: the same hash rule as an image's tag, over the
+/// platforms' image hashes, so the same images always get the same tag.
+pub fn index_hash(images: &[PushedPlatform]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for image in images {
+        h.update(format!("{}={}\n", image.platform, image.hash));
+    }
+    hex::encode(h.finalize())
+}
+
+/// Push a multi-platform index of `images` (already pushed to `repository`) under a tag made
+/// from their hashes, record its digest in robodev.lock (under that hash, platforms joined by
+/// commas), and say how a robot pulls it. Returns the index reference.
+pub async fn push_index_and_record(
+    s: &Session,
+    engine: &Engine,
+    repository: &str,
+    images: &[PushedPlatform],
+) -> Result<String> {
+    let hash = index_hash(images);
+    let tag = &hash[..12];
+    let registry = credentials::registry_host(repository);
+    let plain = image_index::plain_http(registry, &engine.facts().await?.insecure_registries);
+    let entries: Vec<PlatformImage> = images
+        .iter()
+        .map(|i| PlatformImage {
+            platform: i.platform.clone(),
+            digest: i.digest.clone(),
+        })
+        .collect();
+    let digest = image_index::push_index(
+        repository,
+        tag,
+        &entries,
+        auth_for(repository)?.as_ref(),
+        plain,
+    )
+    .await?;
+    let platforms: Vec<&str> = images.iter().map(|i| i.platform.as_str()).collect();
+    let mut lock = LockFile::read(&s.workspace.root)?;
+    lock.set_image(
+        &hash,
+        &platforms.join(","),
+        LockedImage {
+            repository: repository.to_string(),
+            digest: digest.clone(),
+        },
+    );
+    lock.write()?;
+    s.ui.success(format!(
+        "pushed the index {repository}:{tag} ({}) as {digest}; a robot of either architecture \
+         pulls its own image: `docker pull {repository}@{digest}`",
+        platforms.join(", ")
+    ));
+    Ok(format!("{repository}@{digest}"))
+}
+
 /// The profile's registry, or an error saying how to name one.
 pub fn require_registry(profile: &crate::profile::Profile) -> Result<()> {
     if profile.registry.is_none() {
@@ -122,7 +188,7 @@ pub async fn pull_instead_of_build(
         "pulling {repository} ({reference}) instead of building"
     ));
     match engine
-        .pull(repository, &reference, auth.as_ref(), &mut progress)
+        .pull(repository, &reference, None, auth.as_ref(), &mut progress)
         .await
     {
         Ok(()) => {}

@@ -176,10 +176,13 @@ pub async fn ensure_image(
         s.ui.note(format!("image {} is up to date", image.tag));
         return Ok(BuildOutput::UpToDate);
     }
-    if let Some(platform) = &image.platform
-        && engine.is_local()
-    {
-        require_emulation(platform)?;
+    if let Some(platform) = &image.platform {
+        if engine.is_local() {
+            require_emulation(platform)?;
+        }
+        for base in image.base_images() {
+            ensure_base_for_platform(s, engine, &base, platform).await?;
+        }
     }
     let _lock = BuildLock::acquire(&image.hash, &image.tag, s.ui).await?;
     let mut progress = BuildProgress::new(s.ui);
@@ -189,6 +192,56 @@ pub async fn ensure_image(
         BuildOutput::Built => s.ui.success(format!("built {}", image.tag)),
     }
     Ok(out)
+}
+
+/// The engine keeps one image per name, and a classic build for another platform uses the
+/// local one whatever its architecture: make sure the base under that name is `platform`'s,
+/// pulling it (from a multi-platform base) when it is not.
+async fn ensure_base_for_platform(
+    s: &Session,
+    engine: &Engine,
+    base: &str,
+    platform: &str,
+) -> Result<()> {
+    let os_arch = |p: &str| p.split('/').take(2).collect::<Vec<_>>().join("/");
+    let found = engine.image_platform(base).await?;
+    if found.as_deref().map(os_arch) == Some(os_arch(platform)) {
+        return Ok(());
+    }
+    let (repository, reference) = crate::plan::image::split_reference(base);
+    let auth = crate::facts::credentials::for_registry(crate::facts::credentials::registry_host(
+        repository,
+    ))?;
+    s.ui.info(format!("pulling {base} for {platform}"));
+    let mut progress = super::transfer_progress::TransferProgress::new(s.ui);
+    match engine
+        .pull(
+            repository,
+            reference,
+            Some(platform),
+            auth.as_ref(),
+            &mut progress,
+        )
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) => match found {
+            // Nothing here under that name: the build says what is missing.
+            None => Ok(()),
+            Some(found) => Err(Error::Engine {
+                action: format!("cannot build for {platform}"),
+                message: format!(
+                    "the base image {base} here is {found}, and no {platform} image of it could \
+                     be pulled ({})",
+                    e.to_string().lines().next().unwrap_or_default()
+                ),
+                help: Some(format!(
+                    "name a {platform} image in `base_image:` (and `deploy.base:`), or push a \
+                     multi-platform {base} to your registry"
+                )),
+            }),
+        },
+    }
 }
 
 /// Building for another architecture runs its binaries: QEMU user emulation must be there.

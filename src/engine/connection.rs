@@ -47,6 +47,15 @@ impl Engine {
             .map_err(|e| api_error(action, e))?;
         let mut runtimes: Vec<String> = info.runtimes.unwrap_or_default().into_keys().collect();
         runtimes.sort();
+        let mut insecure_registries: Vec<String> = info
+            .registry_config
+            .and_then(|r| r.index_configs)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, c)| c.secure == Some(false))
+            .map(|(name, _)| name)
+            .collect();
+        insecure_registries.sort();
         Ok(EngineFacts {
             server_version: info.server_version.unwrap_or_default(),
             api_version: self.api_version.clone(),
@@ -57,6 +66,7 @@ impl Engine {
                 info.os_type.as_deref().unwrap_or("linux"),
                 crate::facts::engine::oci_arch(info.architecture.as_deref().unwrap_or("amd64"))
             ),
+            insecure_registries,
         })
     }
 }

@@ -8,6 +8,7 @@ mod connection;
 mod containers;
 mod errors;
 mod history;
+pub mod image_index;
 mod registry;
 mod stdio;
 

@@ -61,7 +61,7 @@ fn server_message(e: bollard::errors::Error) -> String {
 }
 
 /// The engine's words for a failed transfer, as a problem robodev can act on.
-fn registry_error(action: &str, registry: &str, message: String) -> Error {
+pub(super) fn registry_error(action: &str, registry: &str, message: String) -> Error {
     let lower = message.to_ascii_lowercase();
     let (problem, help) = if lower.contains("unauthorized")
         || lower.contains("authentication required")
@@ -149,11 +149,13 @@ impl Engine {
             })
     }
 
-    /// Pull `repository` at `reference` (`sha256:…` or a tag).
+    /// Pull `repository` at `reference` (`sha256:…` or a tag); from a multi-platform image,
+    /// `platform`'s (else the engine's own).
     pub async fn pull(
         &self,
         repository: &str,
         reference: &str,
+        platform: Option<&str>,
         auth: Option<&RegistryAuth>,
         watcher: &mut dyn TransferWatcher,
     ) -> Result<()> {
@@ -166,6 +168,7 @@ impl Engine {
         let action = format!("pull {full}");
         let options = bollard::query_parameters::CreateImageOptions {
             from_image: Some(full.clone()),
+            platform: platform.unwrap_or_default().to_string(),
             ..Default::default()
         };
         let mut stream = self
@@ -236,6 +239,20 @@ impl Engine {
         limited(QUICK, &action, self.docker.tag_image(image, Some(options)))
             .await?
             .map_err(|e| api_error(&action, e))
+    }
+
+    /// `os/arch` of the image the engine has under `image`; `None` when it has none.
+    pub async fn image_platform(&self, image: &str) -> Result<Option<String>> {
+        let action = format!("inspect image {image}");
+        match limited(QUICK, &action, self.docker.inspect_image(image)).await? {
+            Ok(i) => Ok(Some(format!(
+                "{}/{}",
+                i.os.as_deref().unwrap_or("linux"),
+                i.architecture.as_deref().unwrap_or("amd64")
+            ))),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(api_error(&action, e)),
+        }
     }
 
     /// The image's id, labels and repository digests; `None` when there is no such image.

@@ -10,6 +10,8 @@ pub struct EngineFacts {
     pub cdi_spec_dirs: Vec<String>,
     /// `linux/amd64`, `linux/arm64`: what the engine builds and runs by default.
     pub platform: String,
+    /// Registries the engine reaches without TLS (`insecure-registries`, by `host:port`).
+    pub insecure_registries: Vec<String>,
 }
 
 /// The OCI name of an architecture as the engine reports it (`x86_64` → `amd64`).

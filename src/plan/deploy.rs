@@ -164,6 +164,17 @@ pub fn runtime_container(
             && !m.target.starts_with(&format!("{workspace}/"))
     });
     plan.volumes.clear();
+    // The fixed user must read the X11 cookie: a copy of its own, readable by that uid.
+    if let Some(cookie) = &mut plan.x11_cookie {
+        let own = cookie.host_file.replace(".xauth", "-deploy.xauth");
+        for m in &mut plan.mounts {
+            if m.source == cookie.host_file {
+                m.source = own.clone();
+            }
+        }
+        cookie.host_file = own;
+        cookie.for_other_uid = true;
+    }
     plan.env.retain(|k, _| {
         !k.starts_with("ROBODEV_") && !k.starts_with("CCACHE") && !k.starts_with("CMAKE_")
     });

@@ -335,6 +335,29 @@ impl ImagePlan {
         &self.hash[..12]
     }
 
+    /// The images the Dockerfile's `FROM` lines name (not its own stages), in order.
+    pub fn base_images(&self) -> Vec<String> {
+        let mut stages: Vec<String> = Vec::new();
+        let mut bases: Vec<String> = Vec::new();
+        for line in self.dockerfile.lines() {
+            let mut words = line.split_whitespace();
+            if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
+                continue;
+            }
+            let mut words = words.skip_while(|w| w.starts_with("--"));
+            let Some(image) = words.next() else { continue };
+            if !stages.iter().any(|s| s == image) && !bases.iter().any(|b| b == image) {
+                bases.push(image.to_string());
+            }
+            if words.next().is_some_and(|w| w.eq_ignore_ascii_case("AS"))
+                && let Some(stage) = words.next()
+            {
+                stages.push(stage.to_string());
+            }
+        }
+        bases
+    }
+
     /// The context files besides the Dockerfile, each with its mode.
     pub fn context_files(&self) -> impl Iterator<Item = ContextFile<'_>> {
         self.context.iter().map(|(name, content)| ContextFile {
@@ -342,6 +365,18 @@ impl ImagePlan {
             content,
             executable: !name.starts_with('.'),
         })
+    }
+}
+
+/// An image reference as repository and reference: `(repo, "sha256:…")` for a digest,
+/// `(repo, tag)` for a tag, `(repo, "latest")` for neither.
+pub fn split_reference(image: &str) -> (&str, &str) {
+    if let Some((repo, digest)) = image.split_once('@') {
+        return (repo, digest);
+    }
+    match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "latest"),
     }
 }
 
@@ -409,4 +444,45 @@ pub fn instruction_sections(dockerfile: &str) -> Vec<(String, &'static str)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_at_the_digest_or_the_last_tag() {
+        assert_eq!(
+            split_reference("localhost:5000/base/debian:bookworm"),
+            ("localhost:5000/base/debian", "bookworm")
+        );
+        assert_eq!(
+            split_reference("localhost:5000/debian"),
+            ("localhost:5000/debian", "latest")
+        );
+        assert_eq!(
+            split_reference("ros:humble@sha256:abc"),
+            ("ros:humble", "sha256:abc")
+        );
+    }
+
+    #[test]
+    fn base_images_are_the_from_lines_that_name_no_stage() {
+        let plan = ImagePlan {
+            profile: "p".into(),
+            dockerfile: "FROM --platform=linux/arm64 a:1 AS build\nRUN x\nFROM b:2\n\
+                         COPY --from=build /x /x\nFROM build AS again\nFROM a:1\n"
+                .into(),
+            context: BTreeMap::new(),
+            build_args: BTreeMap::new(),
+            platform: None,
+            network: "host".into(),
+            hash: "0".repeat(64),
+            tag: String::new(),
+            repository: String::new(),
+            labels: BTreeMap::new(),
+            sources: None,
+        };
+        assert_eq!(plan.base_images(), ["a:1", "b:2"]);
+    }
 }

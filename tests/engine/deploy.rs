@@ -40,6 +40,27 @@ fn deploy_tag(said: &str) -> String {
         .to_string()
 }
 
+/// The image the build stage ended in, from the engine's build log (`-v`): the last step's
+/// ` ---> ID` before the runtime stage's `FROM`.
+fn build_stage_image(log: &str) -> String {
+    let mut last = None;
+    let mut froms = 0;
+    for line in log.lines() {
+        if line.starts_with("Step ") && line.contains(" : FROM ") {
+            froms += 1;
+            if froms == 2 {
+                return last.unwrap_or_else(|| panic!("no image before the second FROM: {log}"));
+            }
+        }
+        if let Some(id) = line.trim().strip_prefix("---> ")
+            && id.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            last = Some(id.to_string());
+        }
+    }
+    panic!("no runtime stage in the build log: {log}")
+}
+
 fn layers(tag: &str) -> Vec<String> {
     let out = docker(&["image", "inspect", "-f", "{{json .RootFS.Layers}}", tag]);
     serde_json::from_slice(&out.stdout).unwrap()
@@ -53,9 +74,25 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
     let ws = workspace();
     // The development image first: the deploy build stage reuses its layers.
     assert!(run_with_local_rosdep(&ws, &["build"]).status.success());
-    let out = run_with_local_rosdep(&ws, &["deploy", "build"]);
+    let out = run_with_local_rosdep(&ws, &["-v", "deploy", "build"]);
     assert!(out.status.success());
-    let tag = deploy_tag(&stderr(&out));
+    let log = stderr(&out);
+    let tag = deploy_tag(&log);
+
+    // The build stage had the sources, and still no secret: the workspace-root key and the one
+    // in src/ that .dockerignore excludes never entered the build context.
+    let build_stage = build_stage_image(&log);
+    let saved = docker(&["save", &build_stage]);
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    let haystack = String::from_utf8_lossy(&saved.stdout);
+    assert!(
+        haystack.contains("robodev-e2e-source-only"),
+        "{build_stage} is not the build stage: it has no source"
+    );
+    assert!(
+        !haystack.contains(SECRET),
+        "a .dockerignore'd secret is in the build stage"
+    );
 
     let out = docker(&["run", "--rm", &tag]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -113,6 +150,35 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
     assert!(stdout(&out).contains("hello from c++ via libgreet"));
     let out = run_with_local_rosdep(&ws, &["deploy", "run", "--", "hello_py"]);
     assert!(stdout(&out).contains("hello from python"));
+
+    // Air-gapped: the deploy image in a bundle, loaded on an empty robot engine, runs there.
+    // (Outside the workspace: a file written into it is one more source of the next build.)
+    let bundle = scratch().join(format!("rover-deploy-{}.tar.zst", std::process::id()));
+    let out = run_with_local_rosdep(
+        &ws,
+        &["save", "--deploy", "-o", &bundle.display().to_string()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("saved {tag}")),
+        "{tag}: {}",
+        stderr(&out)
+    );
+    let robot = PrivateEngine::start();
+    let out = ws
+        .cmd(&["load", &bundle.display().to_string()])
+        .env("DOCKER_HOST", robot.host())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = robot.docker(&["run", "--rm", "--network", "host", &tag]);
+    assert_eq!(
+        stdout(&out).trim(),
+        "hello from c++ via libgreet",
+        "{}",
+        stderr(&out)
+    );
+    drop(robot);
 
     // A source edit: a new image whose layers below the built workspace are the same.
     let before = layers(&tag);
@@ -275,4 +341,130 @@ fn an_arm64_deploy_image_runs_aarch64_code() {
     assert!(said.starts_with("aarch64"), "{said}");
     assert!(said.contains("b7 00"), "{said}");
     let _ = docker(&["rmi", &tag]);
+    two_platforms_push_one_index(&ws);
+}
+
+/// `--platform linux/amd64,linux/arm64 --push`: both images pushed by digest and one index
+/// under one tag, which a machine of either architecture pulls its own image from. The base is
+/// itself a two-platform index (made with docker's own `manifest` tool), as a team's would be;
+/// its arm64 image is the one above, so the arm64 layers come from the cache.
+fn two_platforms_push_one_index(ws: &Ws) {
+    let registry = Registry::start(None);
+    let base = format!("{}/base/debian", registry.address());
+    for (image, arch) in [("debian:bookworm", "amd64"), (ARM64_BASE, "arm64")] {
+        let name = format!("{base}:{arch}");
+        assert!(docker(&["tag", image, &name]).status.success());
+        let out = docker(&["push", &name]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let _ = docker(&["rmi", &name]);
+    }
+    let manifest = |args: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .env("DOCKER_CLI_EXPERIMENTAL", "enabled")
+            .arg("manifest")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    let both = format!("{base}:bookworm");
+    manifest(&[
+        "create",
+        "--insecure",
+        &both,
+        &format!("{base}:amd64"),
+        &format!("{base}:arm64"),
+    ]);
+    manifest(&["push", "--purge", "--insecure", &both]);
+    let profile = std::fs::read_to_string(ws.path().join("robodev.yaml"))
+        .unwrap()
+        .replace(ARM64_BASE, &both)
+        .replace("platform: linux/arm64\n", "");
+    std::fs::write(
+        ws.path().join("robodev.yaml"),
+        format!("{profile}registry: {}/team\n", registry.address()),
+    )
+    .unwrap();
+
+    let out = run_with_local_rosdep(
+        ws,
+        &[
+            "deploy",
+            "build",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--push",
+        ],
+    );
+    let said = stderr(&out);
+    assert!(out.status.success(), "{said}");
+    let repository = format!("{}/team/armrover-deploy", registry.address());
+    let index = said
+        .split("pushed the index ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .filter(|w| w.starts_with(&format!("{repository}:")))
+        .unwrap_or_else(|| panic!("no index tag in {said}"))
+        .to_string();
+
+    // The registry's own view: one index, both platforms, each the digest robodev.lock records.
+    let raw = std::process::Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw"])
+        .arg(format!("docker://{index}"))
+        .output()
+        .expect("skopeo (the README's test command installs it)");
+    assert!(raw.status.success(), "{}", stderr(&raw));
+    let raw: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    let manifests = raw["manifests"].as_array().expect("an index");
+    let mut platforms: Vec<String> = manifests
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect();
+    platforms.sort();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    let lock = std::fs::read_to_string(ws.path().join("robodev.lock")).unwrap();
+    for m in manifests {
+        let digest = m["digest"].as_str().unwrap();
+        assert!(lock.contains(digest), "{digest} not in {lock}");
+    }
+    assert!(lock.contains("linux/amd64,linux/arm64"), "{lock}");
+
+    // A machine of either architecture pulls its own image through the one tag.
+    let robot = PrivateEngine::start();
+    let out = robot.docker(&["pull", &index]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let arch = robot.docker(&["image", "inspect", "-f", "{{.Architecture}}", &index]);
+    assert_eq!(stdout(&arch).trim(), "amd64");
+    let out = robot.docker(&["run", "--rm", "--network", "host", &index]);
+    assert_eq!(stdout(&out).trim(), "hello from c++ via libgreet");
+    let out = robot.docker(&["pull", "--platform", "linux/arm64", &index]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = robot.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--entrypoint",
+        "uname",
+        &index,
+        "-m",
+    ]);
+    assert_eq!(stdout(&out).trim(), "aarch64", "{}", stderr(&out));
+    for name in stdout(&docker(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        &repository,
+    ]))
+    .split_whitespace()
+    {
+        let _ = docker(&["rmi", name]);
+    }
+    let _ = docker(&["rmi", &both]);
 }
