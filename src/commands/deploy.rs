@@ -48,6 +48,9 @@ async fn plan_image(
     if let Some(rev) = workspace::git_revision(root) {
         oci.insert("org.opencontainers.image.revision".into(), rev);
     }
+    if let Some(time) = workspace::git_commit_time(root) {
+        oci.insert("org.opencontainers.image.created".into(), time);
+    }
     if let Some(url) = workspace::git_origin(root) {
         oci.insert("org.opencontainers.image.source".into(), url);
     }

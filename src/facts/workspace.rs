@@ -132,6 +132,13 @@ pub fn git_revision(root: &Path) -> Option<String> {
     git(root, &["rev-parse", "HEAD"])
 }
 
+/// When the checked-out commit was made (RFC 3339): the deploy image's
+/// `org.opencontainers.image.created`. The commit's time, not the build's, so the same sources
+/// make the same image (as `SOURCE_DATE_EPOCH` does for reproducible builds).
+pub fn git_commit_time(root: &Path) -> Option<String> {
+    git(root, &["log", "-1", "--format=%cI"])
+}
+
 /// Where the workspace's repository lives (`org.opencontainers.image.source`); a URL with
 /// credentials in it is not repeated.
 pub fn git_origin(root: &Path) -> Option<String> {

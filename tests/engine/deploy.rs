@@ -30,6 +30,28 @@ fn workspace() -> Ws {
     ));
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy_ws");
     copy_dir(&fixture, ws.path());
+    // A git checkout, as a team's workspace is: its commit labels the image.
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "commit",
+            "-qm",
+            "ws",
+        ],
+    ] {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(ws.path())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
     ws
 }
 
@@ -78,6 +100,33 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
     assert!(out.status.success());
     let log = stderr(&out);
     let tag = deploy_tag(&log);
+
+    // OCI labels: the commit and its time, the title, the version (the tag).
+    let labels: serde_json::Value = serde_json::from_slice(
+        &docker(&["image", "inspect", "-f", "{{json .Config.Labels}}", &tag]).stdout,
+    )
+    .unwrap();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(ws.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        labels["org.opencontainers.image.revision"],
+        stdout(&head).trim(),
+        "{labels}"
+    );
+    assert!(
+        labels["org.opencontainers.image.created"]
+            .as_str()
+            .is_some_and(|t| t.len() >= 20 && t.contains('T')),
+        "{labels}"
+    );
+    assert_eq!(labels["org.opencontainers.image.title"], "robodev/rover-deploy");
+    assert_eq!(
+        labels["org.opencontainers.image.version"],
+        tag.rsplit(':').next().unwrap()
+    );
 
     // The build stage had the sources, and still no secret: the workspace-root key and the one
     // in src/ that .dockerignore excludes never entered the build context.
