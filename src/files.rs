@@ -137,6 +137,38 @@ pub fn write_generated(files: &[GeneratedFile], force: bool) -> Result<()> {
     Ok(())
 }
 
+/// Write a file the user named on the command line (`-o FILE`): atomically, and never over an
+/// existing file unless `force` (one with the same content is left as it is). Returns whether it
+/// was written.
+pub fn write_output(path: &Path, contents: &str, force: bool) -> Result<bool> {
+    match std::fs::read(path) {
+        Ok(existing) if existing == contents.as_bytes() => return Ok(false),
+        Ok(_) if !force => {
+            return Err(Error::usage_with_help(
+                format!("{} exists", path.display()),
+                "pass --force to replace it, or name another file",
+            ));
+        }
+        Err(e) if path.is_dir() => return Err(Error::io_path("write", path, e)),
+        _ => {}
+    }
+    if path.is_dir() {
+        return Err(Error::usage(format!(
+            "{} is a directory: name a file",
+            path.display()
+        )));
+    }
+    if let Some(parent) = path.parent().filter(|p| p.exists() && !p.is_dir()) {
+        return Err(Error::usage(format!(
+            "cannot write {}: {} is not a directory",
+            path.display(),
+            parent.display()
+        )));
+    }
+    write_atomic(path, contents)?;
+    Ok(true)
+}
+
 /// Create the directory `path` goes into; returns it (`.` for a bare file name).
 pub fn ensure_parent(path: &std::path::Path) -> Result<PathBuf> {
     let parent = path

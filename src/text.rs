@@ -1,5 +1,5 @@
-//! Making text from elsewhere (a user's profile, a program's output, the engine) safe to show
-//! on a terminal.
+//! Making text: what comes from elsewhere (a user's profile, a program's output, the engine)
+//! safe to show on a terminal, and YAML for the files robodev writes for other tools.
 
 /// Text from a program's output or a user's file, safe to print: escape sequences (colours,
 /// cursor moves, terminal titles) removed, other control characters shown as `\u{..}`.
@@ -38,6 +38,14 @@ pub fn plain(text: &str) -> String {
         }
     }
     out
+}
+
+/// YAML for files robodev writes for other tools (Compose, Kubernetes, CI): plain or quoted
+/// scalars only, never folded, so each value reads back as the one line it is.
+pub fn yaml<T: serde::Serialize>(value: &T) -> String {
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.prefer_block_scalars = false;
+    serde_saphyr::to_string_with_options(value, options).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 /// The deploy image's plan. `with_sources`: read the workspace's files (robodev's own build);
 /// without, the Dockerfile is for a build whose context is the workspace itself.
-async fn plan_image(
+pub(super) async fn plan_image(
     s: &Session,
     profile: &Profile,
     engine: Option<&Engine>,

@@ -75,7 +75,7 @@ pub async fn devcontainer(
 }
 
 /// Where the files first differ: that line and a few after it, `- committed` / `+ generated`.
-fn first_difference(existing: &str, wanted: &str) -> String {
+pub(super) fn first_difference(existing: &str, wanted: &str) -> String {
     const CONTEXT: usize = 6;
     let (a, b): (Vec<&str>, Vec<&str>) = (existing.lines().collect(), wanted.lines().collect());
     let i = a

@@ -5,12 +5,14 @@ mod base_image;
 mod build_lock;
 mod build_progress;
 mod bundle;
+mod ci;
 mod dependencies;
 mod deploy;
 mod devcontainer;
 mod doctor;
 mod environment;
 mod exec;
+mod export;
 mod images;
 mod init;
 mod listing;
@@ -24,7 +26,10 @@ mod session;
 mod test;
 mod transfer_progress;
 
-use crate::cli::{Cli, Command, DeployCommand, ImageCommand, ProfileCommand};
+use crate::cli::{
+    CiCommand, Cli, Command, DeployCommand, DeviceChoice, ExportCommand, ImageCommand,
+    ProfileCommand,
+};
 use crate::error::Result;
 use clap::CommandFactory;
 use session::Session;
@@ -79,6 +84,37 @@ pub async fn execute(cli: Cli) -> Result<i32> {
         Command::Image(ImageCommand::Rm { profile }) => {
             images::rm(s, profile.profile.as_deref()).await
         }
+        Command::Export(ExportCommand::Compose {
+            profile,
+            output,
+            force,
+        }) => export::compose(s, profile.profile.as_deref(), output.as_deref(), force).await,
+        Command::Export(ExportCommand::K8s {
+            profile,
+            deploy,
+            namespace,
+            workspace_claim,
+            workspace_size,
+            devices,
+            output,
+            force,
+        }) => {
+            let args = export::K8sArgs {
+                deploy,
+                namespace,
+                workspace_claim,
+                workspace_size,
+                devices: match devices {
+                    DeviceChoice::Omit => crate::plan::kubernetes::DeviceAccess::Omit,
+                    DeviceChoice::Privileged => crate::plan::kubernetes::DeviceAccess::Privileged,
+                },
+                output: output.as_deref(),
+                force,
+            };
+            export::k8s(s, profile.profile.as_deref(), args).await
+        }
+        Command::Ci(CiCommand::Github(args)) => ci::ci(s, ci::Pipeline::Github, args).await,
+        Command::Ci(CiCommand::Gitlab(args)) => ci::ci(s, ci::Pipeline::Gitlab, args).await,
         Command::Generate {
             profile,
             deploy: true,

@@ -29,3 +29,6 @@ pub fn is_managed(labels: &HashMap<String, String>) -> bool {
 }
 /// On deploy images (`robodev deploy build`).
 pub const DEPLOY: &str = "robodev.deploy";
+/// On what `robodev export` writes: the profile it came from. Not an ownership label: robodev
+/// neither lists nor removes such a container.
+pub const EXPORTED_FROM: &str = "robodev.exported-from";

@@ -5,6 +5,8 @@
 //! is told, `hardware/` adds one feature per file to both, `exec` says how processes run in the
 //! container, `devcontainer` turns the plan into `.devcontainer/`.
 
+pub mod ci;
+pub mod compose;
 pub mod container;
 pub mod dependencies;
 pub mod deploy;
@@ -12,6 +14,7 @@ pub mod devcontainer;
 pub mod exec;
 pub mod hardware;
 pub mod image;
+pub mod kubernetes;
 pub mod labels;
 pub mod render;
 pub mod test_run;

@@ -122,7 +122,10 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
             .is_some_and(|t| t.len() >= 20 && t.contains('T')),
         "{labels}"
     );
-    assert_eq!(labels["org.opencontainers.image.title"], "robodev/rover-deploy");
+    assert_eq!(
+        labels["org.opencontainers.image.title"],
+        "robodev/rover-deploy"
+    );
     assert_eq!(
         labels["org.opencontainers.image.version"],
         tag.rsplit(':').next().unwrap()

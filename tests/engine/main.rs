@@ -8,6 +8,7 @@ mod bundles;
 mod dependencies;
 mod deploy;
 mod devcontainer_cli;
+mod exports;
 mod faults;
 mod hardware;
 mod images;

@@ -3,7 +3,7 @@
 
 use crate::support::*;
 
-const PACKAGE: &[(&str, &str)] = &[
+pub const PACKAGE: &[(&str, &str)] = &[
     (
         "src/checked/package.xml",
         "<?xml version=\"1.0\"?>\n<package format=\"3\">\n  <name>checked</name>\n  <version>0.1.0</version>\n  <description>tested</description>\n  <maintainer email=\"dev@example.com\">dev</maintainer>\n  <license>MIT</license>\n  <export><build_type>ament_python</build_type></export>\n</package>\n",

@@ -1,0 +1,449 @@
+//! `robodev export k8s`: the environment as a Pod (or the deploy image as a Deployment) plus a
+//! PersistentVolumeClaim for the workspace, as typed Kubernetes objects (k8s-openapi, API 1.33).
+//! A cluster has no X display or host sockets of this machine, and devices need either a device
+//! plugin or privilege: what is left out is said, and privilege is granted only when asked.
+
+use super::container::{ContainerPlan, MountKind};
+use super::labels;
+use crate::files::GENERATED_MARKER;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, EmptyDirVolumeSource, EnvVar, HostPathVolumeSource,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, Pod,
+    PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SecurityContext, Volume,
+    VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use std::collections::BTreeMap;
+
+/// The Kubernetes API version the objects are written for and validated against.
+pub const KUBERNETES_VERSION: &str = "1.33";
+
+/// How devices reach the pod. There is no unprivileged way without a device plugin, so the
+/// choice is the user's, never made silently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceAccess {
+    /// Left out, said so (a device plugin on the node can provide them).
+    Omit,
+    /// A privileged container with each device node mounted from the node.
+    Privileged,
+}
+
+pub struct KubernetesOptions {
+    pub namespace: Option<String>,
+    /// An existing claim to mount as the workspace; otherwise one is written.
+    pub workspace_claim: Option<String>,
+    pub workspace_size: String,
+    pub devices: DeviceAccess,
+}
+
+/// The objects as YAML documents, and what was left out (also in the header comments).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Manifests {
+    pub text: String,
+    pub left_out: Vec<String>,
+}
+
+/// A DNS-1123 label from robodev's names (`robodev-ws-1a2b-humble`): lowercase alphanumerics
+/// and `-`, at most 63 characters, starting and ending alphanumeric.
+pub fn object_name(name: &str) -> String {
+    let mut out: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    out.truncate(63);
+    let trimmed = out.trim_matches('-').to_string();
+    if trimmed.is_empty() {
+        "robodev".into()
+    } else {
+        trimmed
+    }
+}
+
+struct PodParts {
+    spec: PodSpec,
+    left_out: Vec<String>,
+    privileged: bool,
+}
+
+/// What the pod takes from the container plan: user, env, security, GPU, shm, devices, and
+/// (unless `workspace` is `None`) the workspace claim at its place.
+fn pod_parts(
+    container: &ContainerPlan,
+    image: &str,
+    workspace: Option<&str>,
+    options: &KubernetesOptions,
+) -> PodParts {
+    let mut left_out = Vec::new();
+    let mut volumes = Vec::new();
+    let mut mounts = Vec::new();
+    let mut limits = BTreeMap::new();
+
+    if let Some(claim) = workspace {
+        volumes.push(Volume {
+            name: "workspace".into(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: claim.into(),
+                read_only: None,
+            }),
+            ..Default::default()
+        });
+        mounts.push(VolumeMount {
+            name: "workspace".into(),
+            mount_path: container.workspace_target.clone(),
+            ..Default::default()
+        });
+    }
+    if let Some(shm) = container.shm_size {
+        volumes.push(Volume {
+            name: "shm".into(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                medium: Some("Memory".into()),
+                size_limit: Some(Quantity(shm.to_string())),
+            }),
+            ..Default::default()
+        });
+        mounts.push(VolumeMount {
+            name: "shm".into(),
+            mount_path: "/dev/shm".into(),
+            ..Default::default()
+        });
+    }
+    for (i, m) in container.mounts.iter().enumerate() {
+        if m.target == container.workspace_target {
+            continue;
+        }
+        match m.kind {
+            MountKind::Volume | MountKind::Tmpfs => {
+                let name = format!("scratch-{i}");
+                volumes.push(Volume {
+                    name: name.clone(),
+                    empty_dir: Some(EmptyDirVolumeSource {
+                        medium: (m.kind == MountKind::Tmpfs).then(|| "Memory".into()),
+                        size_limit: None,
+                    }),
+                    ..Default::default()
+                });
+                mounts.push(VolumeMount {
+                    name,
+                    mount_path: m.target.clone(),
+                    read_only: m.readonly.then_some(true),
+                    ..Default::default()
+                });
+                if m.kind == MountKind::Volume {
+                    left_out.push(format!(
+                        "the volume {} at {} is an emptyDir: kept for the pod's life only",
+                        m.source, m.target
+                    ));
+                }
+            }
+            MountKind::Bind => left_out.push(format!(
+                "{} (mounted from this machine at {}): a cluster node has no such file",
+                m.source, m.target
+            )),
+        }
+    }
+
+    let mut privileged = false;
+    if !container.devices.is_empty() {
+        match options.devices {
+            DeviceAccess::Omit => left_out.push(format!(
+                "the devices {}: a device plugin on the node provides them, or \
+                 `--devices privileged` mounts them into a privileged container",
+                container
+                    .devices
+                    .iter()
+                    .map(|d| d.host.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            DeviceAccess::Privileged => {
+                privileged = true;
+                for (i, d) in container.devices.iter().enumerate() {
+                    let name = format!("device-{i}");
+                    volumes.push(Volume {
+                        name: name.clone(),
+                        host_path: Some(HostPathVolumeSource {
+                            path: d.host.clone(),
+                            type_: Some("CharDevice".into()),
+                        }),
+                        ..Default::default()
+                    });
+                    mounts.push(VolumeMount {
+                        name,
+                        mount_path: d.container.clone(),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
+    if !container.device_cgroup_rules.is_empty() && !privileged {
+        left_out.push(
+            "device cgroup rules (hot-plugged devices): Kubernetes has none; only a privileged \
+             container sees devices plugged in later"
+                .into(),
+        );
+    }
+    if !container.gpu_requests.is_empty() {
+        limits.insert("nvidia.com/gpu".to_string(), Quantity("1".into()));
+        if container.gpu_requests.iter().any(|g| g.count < 0) {
+            left_out.push(
+                "\"all GPUs\": a pod asks for a number (nvidia.com/gpu: 1 here; raise it for more)"
+                    .into(),
+            );
+        }
+    }
+    for (key, why) in [
+        ("DISPLAY", "an X display"),
+        ("WAYLAND_DISPLAY", "a Wayland compositor"),
+        ("PULSE_SERVER", "a sound server"),
+        ("SSH_AUTH_SOCK", "an ssh agent"),
+    ] {
+        if container.env.contains_key(key) {
+            left_out.push(format!("{why} of this machine ({key})"));
+        }
+    }
+    let host_only = [
+        "DISPLAY",
+        "WAYLAND_DISPLAY",
+        "PULSE_SERVER",
+        "SSH_AUTH_SOCK",
+        "XAUTHORITY",
+    ];
+    let env: Vec<EnvVar> = container
+        .env
+        .iter()
+        .filter(|(k, _)| !host_only.contains(&k.as_str()))
+        .map(|(k, v)| EnvVar {
+            name: k.clone(),
+            value: Some(v.clone()),
+            value_from: None,
+        })
+        .collect();
+
+    let no_new_privileges = container
+        .security_opt
+        .iter()
+        .any(|o| o.starts_with("no-new-privileges"));
+    let seccomp_unconfined = container
+        .security_opt
+        .iter()
+        .any(|o| o == "seccomp=unconfined");
+    let security = SecurityContext {
+        privileged: privileged.then_some(true),
+        allow_privilege_escalation: if privileged {
+            None
+        } else {
+            Some(!no_new_privileges)
+        },
+        capabilities: Some(Capabilities {
+            add: (!container.cap_add.is_empty()).then(|| container.cap_add.clone()),
+            drop: (!container.cap_drop.is_empty()).then(|| container.cap_drop.clone()),
+        }),
+        seccomp_profile: seccomp_unconfined.then(|| k8s_openapi::api::core::v1::SeccompProfile {
+            type_: "Unconfined".into(),
+            localhost_profile: None,
+        }),
+        ..Default::default()
+    };
+    let groups: Vec<i64> = container
+        .group_add
+        .iter()
+        .filter_map(|g| g.parse().ok())
+        .collect();
+    let uid = i64::from(container.user.uid);
+    let gid = i64::from(container.user.gid);
+    let spec = PodSpec {
+        host_network: (container.network_mode == "host").then_some(true),
+        host_ipc: (container.ipc_mode.as_deref() == Some("host")).then_some(true),
+        security_context: Some(PodSecurityContext {
+            run_as_user: Some(uid),
+            run_as_group: Some(gid),
+            fs_group: Some(gid),
+            supplemental_groups: (!groups.is_empty()).then_some(groups),
+            ..Default::default()
+        }),
+        containers: vec![Container {
+            name: "robodev".into(),
+            image: Some(image.into()),
+            working_dir: Some(container.working_dir.clone()),
+            env: (!env.is_empty()).then_some(env),
+            volume_mounts: (!mounts.is_empty()).then_some(mounts),
+            resources: (!limits.is_empty()).then(|| ResourceRequirements {
+                limits: Some(limits),
+                ..Default::default()
+            }),
+            security_context: Some(security),
+            stdin: Some(true),
+            tty: Some(true),
+            ..Default::default()
+        }],
+        volumes: (!volumes.is_empty()).then_some(volumes),
+        ..Default::default()
+    };
+    PodParts {
+        spec,
+        left_out,
+        privileged,
+    }
+}
+
+fn metadata(name: &str, profile: &str, options: &KubernetesOptions) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: options.namespace.clone(),
+        labels: Some(selector_labels(profile)),
+        ..Default::default()
+    }
+}
+
+fn selector_labels(profile: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".into(), object_name(profile)),
+        ("app.kubernetes.io/managed-by".into(), "robodev".into()),
+    ])
+}
+
+fn claim(name: &str, profile: &str, options: &KubernetesOptions) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: metadata(name, profile, options),
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".into(),
+                    Quantity(options.workspace_size.clone()),
+                )])),
+                limits: None,
+            }),
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
+
+fn document<T: serde::Serialize>(object: &T) -> String {
+    crate::text::yaml(object)
+}
+
+fn finish(
+    command: &str,
+    documents: Vec<String>,
+    left_out: Vec<String>,
+    privileged: bool,
+) -> Manifests {
+    let mut text = format!(
+        "# {GENERATED_MARKER} (`{command}`), for Kubernetes {KUBERNETES_VERSION}: \
+         `kubectl apply -f FILE`.\n"
+    );
+    if privileged {
+        text.push_str(
+            "# PRIVILEGED: --devices privileged gives the container every device of its node.\n",
+        );
+    }
+    for item in &left_out {
+        text.push_str(&format!(
+            "# Not in this file: {}\n",
+            item.replace('\n', " ")
+        ));
+    }
+    for doc in documents {
+        text.push_str("---\n");
+        text.push_str(&doc);
+    }
+    Manifests { text, left_out }
+}
+
+/// The development environment as a Pod with the workspace claim mounted (plus the claim,
+/// unless an existing one is named).
+pub fn dev_pod(
+    profile: &str,
+    container: &ContainerPlan,
+    image: &str,
+    options: &KubernetesOptions,
+) -> Manifests {
+    let name = object_name(&container.name);
+    let claim_name = options.workspace_claim.clone().unwrap_or_else(|| {
+        format!(
+            "{}-workspace",
+            object_name(&name.chars().take(53).collect::<String>())
+        )
+    });
+    let parts = pod_parts(container, image, Some(&claim_name), options);
+    let mut meta = metadata(&name, profile, options);
+    meta.labels
+        .get_or_insert_default()
+        .insert(labels::EXPORTED_FROM.into(), object_name(profile));
+    let pod = Pod {
+        metadata: meta,
+        spec: Some(parts.spec),
+        status: None,
+    };
+    let mut documents = Vec::new();
+    if options.workspace_claim.is_none() {
+        documents.push(document(&claim(&claim_name, profile, options)));
+    }
+    documents.push(document(&pod));
+    finish(
+        &format!("robodev export k8s {profile}"),
+        documents,
+        parts.left_out,
+        parts.privileged,
+    )
+}
+
+/// The deploy image as a one-replica Deployment, with the profile's hardware; no workspace.
+pub fn deploy_deployment(
+    profile: &str,
+    container: &ContainerPlan,
+    image: &str,
+    options: &KubernetesOptions,
+) -> Manifests {
+    let name = object_name(&format!("{profile}-deploy"));
+    let parts = pod_parts(container, image, None, options);
+    let labels = selector_labels(&format!("{profile}-deploy"));
+    let deployment = Deployment {
+        metadata: metadata(&name, &format!("{profile}-deploy"), options),
+        spec: Some(DeploymentSpec {
+            replicas: Some(1),
+            selector: LabelSelector {
+                match_labels: Some(labels.clone()),
+                match_expressions: None,
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    ..Default::default()
+                }),
+                spec: Some(parts.spec),
+            },
+            ..Default::default()
+        }),
+        status: None,
+    };
+    finish(
+        &format!("robodev export k8s {profile} --deploy"),
+        vec![document(&deployment)],
+        parts.left_out,
+        parts.privileged,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_names_are_dns_labels() {
+        assert_eq!(
+            object_name("robodev-My_WS-1a2b-humble"),
+            "robodev-my-ws-1a2b-humble"
+        );
+        assert_eq!(object_name(&"x".repeat(80)).len(), 63);
+        assert_eq!(object_name("--a--"), "a");
+        assert_eq!(object_name("__"), "robodev");
+    }
+}
