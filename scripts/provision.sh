@@ -31,6 +31,10 @@ command -v skopeo >/dev/null 2>&1 || need_pkgs+=(skopeo)
 # Exports: a real Compose implementation, and a virtualenv for the validators below.
 command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
+# Remote engines: sshd for an engine "on another machine", openssl for TLS certificates, Podman.
+[ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
+command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+command -v podman >/dev/null 2>&1 || need_pkgs+=(podman)
 # Mounted before qemu-user-static is installed, so its package registers the interpreters.
 [ -e /proc/sys/fs/binfmt_misc/status ] || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -34,6 +34,11 @@ pub struct GlobalArgs {
     /// Print only errors
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// The engine to use: unix:///…, tcp://HOST:PORT (TLS with DOCKER_TLS_VERIFY), or
+    /// ssh://USER@HOST[:PORT] (default: DOCKER_HOST, DOCKER_CONTEXT, `engine:` in your robodev
+    /// config, the docker CLI's current context, the local socket)
+    #[arg(long, short = 'H', global = true, value_name = "URL")]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -64,8 +64,16 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
             checks.push(Check::ok(
                 "engine reachable",
                 format!(
-                    "Docker {} (API {})",
-                    facts.server_version, facts.api_version
+                    "Docker {} (API {}) at {}, chosen by {}{}",
+                    facts.server_version,
+                    facts.api_version,
+                    engine.endpoint.url,
+                    engine.endpoint.chosen_by,
+                    if engine.is_local() {
+                        ""
+                    } else {
+                        " (another machine: its devices and display are not this one's)"
+                    }
                 ),
             ));
             checks.push(Check::ok(

@@ -133,7 +133,7 @@ pub async fn up(
         ));
         return Ok(0);
     }
-    run_shell(&engine, &s.exec_plan(&profile)).await
+    run_shell(&engine, &s.exec_plan_on(&profile, &engine).await?).await
 }
 
 pub async fn stop(s: &Session, reference: Option<&str>) -> Result<i32> {
@@ -215,6 +215,8 @@ async fn remove_or_keep_volumes(
 
 #[derive(serde::Serialize)]
 struct Status {
+    /// The engine's address and what chose it.
+    engine: String,
     profile: String,
     workspace: String,
     container: String,
@@ -254,6 +256,7 @@ pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<
         None => false,
     };
     let status = Status {
+        engine: format!("{} ({})", engine.endpoint.url, engine.endpoint.chosen_by),
         profile: profile.name.clone(),
         workspace: s.workspace.root.display().to_string(),
         container: name,
@@ -269,7 +272,8 @@ pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<
         crate::ui::print_out(&serde_json::to_string_pretty(&status).unwrap_or_default());
     } else {
         let mut text = format!(
-            "profile    {}\nworkspace  {}\ncontainer  {} ({})\nimage      {} ({})\n",
+            "engine     {}\nprofile    {}\nworkspace  {}\ncontainer  {} ({})\nimage      {} ({})\n",
+            status.engine,
             status.profile,
             status.workspace,
             status.container,

@@ -35,6 +35,7 @@ use clap::CommandFactory;
 use session::Session;
 
 pub async fn execute(cli: Cli) -> Result<i32> {
+    crate::engine::use_host(cli.global.host.clone());
     let session = Session::new(cli.global.clone())?;
     let s = &session;
     match cli.command {

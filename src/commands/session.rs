@@ -83,7 +83,20 @@ impl Session {
 
     /// The same plan, without printing its notices (to compare, or for `doctor`).
     pub async fn plan_quiet(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
-        let host = HostFacts::probe(&profile.device_paths());
+        let remote = engine.filter(|e| !e.is_local());
+        let host = match remote {
+            None => HostFacts::probe(&profile.device_paths()),
+            Some(engine) => {
+                let local = HostFacts::probe(&[]).user;
+                let user = engine.remote_user().await?.unwrap_or(local);
+                let paths: Vec<String> = profile
+                    .device_paths()
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect();
+                HostFacts::remote(user, &paths)
+            }
+        };
         let facts = self.engine_facts(profile, engine).await?;
         let lock = LockFile::read(&self.workspace.root)?;
         let mut plan = plan::make(PlanInputs {
@@ -94,10 +107,19 @@ impl Session {
             templates: self.global.templates.clone(),
             pins: plan::Pins::of(&lock, profile),
         })?;
-        let missing = plan
-            .container
-            .missing_bind_sources(|p| std::path::Path::new(p).exists());
-        plan.container.problems.extend(missing);
+        match remote {
+            None => {
+                let missing = plan
+                    .container
+                    .missing_bind_sources(|p| std::path::Path::new(p).exists());
+                plan.container.problems.extend(missing);
+            }
+            Some(engine) => crate::plan::remote::on_remote_engine(
+                &mut plan,
+                &engine.endpoint.url,
+                &engine.endpoint.chosen_by,
+            ),
+        }
         Ok(plan)
     }
 
@@ -127,6 +149,21 @@ impl Session {
             &HostFacts::current_user(),
             cwd.as_deref(),
         )
+    }
+
+    /// How to run processes in the environment on `engine`: as the user the engine's machine
+    /// knows (the ssh user there, for a remote engine), else this machine's.
+    pub async fn exec_plan_on(&self, profile: &Profile, engine: &Engine) -> Result<ExecPlan> {
+        let mut exec = self.exec_plan(profile);
+        if !engine.is_local()
+            && let Some(user) = engine.remote_user().await?
+        {
+            let cwd = std::env::current_dir()
+                .ok()
+                .and_then(|d| std::fs::canonicalize(d).ok());
+            exec = ExecPlan::new(profile, &self.workspace, &user, cwd.as_deref());
+        }
+        Ok(exec)
     }
 
     pub fn show(&self, notices: &[Notice]) {

@@ -1,29 +1,76 @@
-//! Connecting to the engine (honouring DOCKER_HOST) and asking it about itself.
+//! Connecting to the engine robodev was pointed at (`--host`, `DOCKER_HOST`, a docker context,
+//! the user's `engine:`; see `facts::endpoint`) over a unix socket, TCP (with TLS when asked),
+//! or ssh, and asking it about itself.
 
+use super::chosen::{CONNECTED, current_endpoint};
 use super::errors::{CONNECT, QUICK, api_error, connection_error, limited};
-use crate::error::Result;
+use super::ssh::{self, SshConnector, SshTarget};
+use crate::error::{Error, Result};
 use crate::facts::EngineFacts;
-use bollard::Docker;
+use crate::facts::endpoint::{Endpoint, Transport};
+use bollard::{API_DEFAULT_VERSION, BollardRequest, Docker};
+
+/// Request timeout for the transport itself; robodev's own limits are shorter where it matters.
+const TRANSPORT_TIMEOUT: u64 = 24 * 3600;
 
 pub struct Engine {
     pub(crate) docker: Docker,
     pub api_version: String,
+    pub endpoint: Endpoint,
 }
 
 impl Engine {
-    /// Whether the engine runs on this machine (a unix socket, or a TCP address on loopback):
-    /// only then do this machine's facts (emulation, devices) describe it.
+    /// Whether the engine runs on this machine (a unix socket, or TCP on loopback): only then
+    /// do this machine's facts (emulation, devices, paths) describe it.
     pub fn is_local(&self) -> bool {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_default();
-        host.is_empty()
-            || host.starts_with("unix://")
-            || host.starts_with("tcp://127.")
-            || host.starts_with("tcp://localhost")
+        self.endpoint.is_local()
     }
 
-    /// Connect (honouring DOCKER_HOST) and agree on an API version with the daemon, once.
+    /// The user the engine's machine knows us as, when that is known: over ssh, the ssh
+    /// user's identity there. `None` for a local engine (this machine's user applies) and for
+    /// a TCP engine (no user: robodev keeps the local identity and says so).
+    pub async fn remote_user(&self) -> Result<Option<crate::facts::host::HostUser>> {
+        if self.endpoint.transport != Transport::Ssh {
+            return Ok(None);
+        }
+        let target = SshTarget::parse(&self.endpoint.url)?;
+        let control_dir = crate::facts::host::state_dir().join("ssh");
+        ssh::remote_user(&target, &control_dir).await.map(Some)
+    }
+
+    /// Connect to the chosen engine and agree on an API version with it, once.
     pub async fn connect() -> Result<Engine> {
-        let docker = Docker::connect_with_defaults().map_err(|e| connection_error(&e))?;
+        let endpoint = current_endpoint()?;
+        let _ = CONNECTED.set(endpoint.url.clone());
+        let docker = match endpoint.transport {
+            Transport::Unix => {
+                Docker::connect_with_unix(&endpoint.url, TRANSPORT_TIMEOUT, API_DEFAULT_VERSION)
+            }
+            Transport::Tcp => match &endpoint.tls {
+                Some(tls) => {
+                    for file in [&tls.ca, &tls.cert, &tls.key] {
+                        if !file.exists() {
+                            return Err(Error::Engine {
+                                action: format!("cannot connect to the Docker engine at {}", endpoint.url),
+                                message: format!("TLS is on (DOCKER_TLS_VERIFY) but {} does not exist", file.display()),
+                                help: Some("point DOCKER_CERT_PATH at the directory with ca.pem, cert.pem and key.pem".into()),
+                            });
+                        }
+                    }
+                    Docker::connect_with_ssl(
+                        &endpoint.url,
+                        &tls.key,
+                        &tls.cert,
+                        &tls.ca,
+                        TRANSPORT_TIMEOUT,
+                        API_DEFAULT_VERSION,
+                    )
+                }
+                None => Docker::connect_with_http(&endpoint.url, TRANSPORT_TIMEOUT, API_DEFAULT_VERSION),
+            },
+            Transport::Ssh => Ok(ssh_docker(&endpoint).await?),
+        }
+        .map_err(|e| connection_error(&e))?;
         // The first call: an engine that accepts the connection and never answers is found out
         // here, in seconds.
         let docker = limited(
@@ -37,6 +84,7 @@ impl Engine {
         Ok(Engine {
             docker,
             api_version,
+            endpoint,
         })
     }
 
@@ -69,4 +117,35 @@ impl Engine {
             insecure_registries,
         })
     }
+}
+
+/// A bollard client whose connections are `docker system dial-stdio` over the system's ssh,
+/// after a first check that says what is wrong when it cannot work.
+async fn ssh_docker(endpoint: &Endpoint) -> Result<Docker> {
+    let target = SshTarget::parse(&endpoint.url)?;
+    let control_dir = crate::facts::host::state_dir().join("ssh");
+    ssh::check(&target, &control_dir).await?;
+    let connector = SshConnector {
+        target,
+        control_dir,
+    };
+    let client = std::sync::Arc::new(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(connector),
+    );
+    Docker::connect_with_custom_transport(
+        move |req: BollardRequest| {
+            let client = std::sync::Arc::clone(&client);
+            async move {
+                client
+                    .request(req)
+                    .await
+                    .map_err(bollard::errors::Error::from)
+            }
+        },
+        Some("http://robodev-ssh"),
+        TRANSPORT_TIMEOUT,
+        API_DEFAULT_VERSION,
+    )
+    .map_err(|e| connection_error(&e))
 }

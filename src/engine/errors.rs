@@ -44,7 +44,7 @@ pub(crate) fn hung(action: &str, limit: Duration) -> Error {
 
 /// Where the engine is expected, for messages.
 fn engine_address() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+    super::chosen::address()
 }
 
 /// Find the innermost I/O error in a chain.
@@ -70,6 +70,30 @@ pub(crate) fn connection_error(e: &bollard::errors::Error) -> Error {
             help: Some(
                 "add yourself to the docker group: `sudo usermod -aG docker $USER`, then log out and \
                  back in (or run `newgrp docker`)"
+                    .into(),
+            ),
+        };
+    }
+    // The words that matter are often deep in the chain (rustls under hyper under bollard).
+    let mut chain = text.clone();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        chain.push_str(": ");
+        chain.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    if chain.contains("certificate") || chain.contains("UnknownIssuer") || chain.contains("tls") {
+        return Error::Engine {
+            action: format!("cannot connect to the Docker engine at {address}"),
+            message: format!(
+                "the TLS handshake failed: {}",
+                chain
+                    .rsplit(": ")
+                    .next()
+                    .unwrap_or("the certificates do not match")
+            ),
+            help: Some(
+                "check the certificate DOCKER_CERT_PATH (or the docker context) holds: ca.pem must                  be the CA that signed the engine's certificate, cert.pem/key.pem a client                  certificate that CA signed"
                     .into(),
             ),
         };

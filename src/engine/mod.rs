@@ -4,15 +4,18 @@
 
 mod archive;
 mod build;
+mod chosen;
 mod connection;
 mod containers;
 mod errors;
 mod history;
 pub mod image_index;
 mod registry;
+mod ssh;
 mod stdio;
 
 pub use build::{BuildOptions, BuildOutput, BuildWatcher, base_image_help};
+pub use chosen::{current_endpoint, use_host};
 pub use connection::Engine;
 pub use containers::{Captured, ContainerState, LabelledImage, ManagedContainer, Output};
 pub use history::HistoryEntry;

@@ -160,12 +160,7 @@ impl HostFacts {
             .flat_map(|d| list_dir(d))
             .any(|p| p.contains("nvidia"));
 
-        let state_dir = env_path("ROBODEV_STATE_DIR")
-            .or_else(|| {
-                directories::ProjectDirs::from("", "", "robodev")
-                    .map(|d| d.cache_dir().to_path_buf())
-            })
-            .unwrap_or_else(|| std::env::temp_dir().join("robodev"));
+        let state_dir = state_dir();
 
         HostFacts {
             user,
@@ -221,6 +216,37 @@ pub fn parse_groups(text: &str) -> BTreeMap<String, u32> {
             Some((f.first()?.to_string(), f.get(2)?.parse().ok()?))
         })
         .collect()
+}
+
+/// robodev's own state on this machine (build locks, X11 cookies, ssh master sockets):
+/// `$ROBODEV_STATE_DIR`, else the user's cache directory.
+pub fn state_dir() -> PathBuf {
+    env_path("ROBODEV_STATE_DIR")
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "robodev").map(|d| d.cache_dir().to_path_buf())
+        })
+        .unwrap_or_else(|| std::env::temp_dir().join("robodev"))
+}
+
+impl HostFacts {
+    /// The facts robodev holds about a machine it reaches only through its engine: the user the
+    /// engine's machine knows, and none of this machine's devices, display or sockets.
+    pub fn remote(user: HostUser, device_paths: &[String]) -> HostFacts {
+        HostFacts {
+            user,
+            groups: BTreeMap::new(),
+            char_majors: Vec::new(),
+            display: Display::default(),
+            dri_nodes: Vec::new(),
+            nvidia_nodes: Vec::new(),
+            devices: device_paths.iter().map(|p| (p.clone(), None)).collect(),
+            device_alternatives: BTreeMap::new(),
+            run_udev: false,
+            tegra: false,
+            cdi_nvidia: false,
+            state_dir: state_dir(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod condition;
 pub mod credentials;
 pub mod devices;
 pub mod emulation;
+pub mod endpoint;
 pub mod engine;
 pub mod host;
 pub mod package_xml;

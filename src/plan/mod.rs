@@ -16,6 +16,7 @@ pub mod hardware;
 pub mod image;
 pub mod kubernetes;
 pub mod labels;
+pub mod remote;
 pub mod render;
 pub mod test_run;
 pub mod user;

@@ -206,6 +206,8 @@ pub struct Profile {
     pub workspace_path: Option<String>,
     /// Mount point inside; `None` = `/workspaces/<root's name>`.
     pub workspace_mount: Option<String>,
+    /// On a remote engine, the workspace's path on the engine's machine (a clone, NFS).
+    pub workspace_remote_path: Option<String>,
     pub user: UserMode,
     pub shell: Shell,
     pub network: String,

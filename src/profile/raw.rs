@@ -144,6 +144,8 @@ pub struct RawWorkspace {
     pub path: Option<Sourced<String>>,
     /// Mount point inside the container.
     pub mount: Option<Sourced<String>>,
+    /// On a remote engine: where the workspace already is on the engine's machine.
+    pub remote_path: Option<Sourced<String>>,
 }
 
 /// `- /dev/ttyUSB0` or `- {path: /dev/serial/by-id/…, as: /dev/lidar, optional: true}`.
@@ -293,6 +295,7 @@ impl RawProfile {
             workspace: merge_option(self.workspace, child.workspace, |p, c| RawWorkspace {
                 path: c.path.or(p.path),
                 mount: c.mount.or(p.mount),
+                remote_path: c.remote_path.or(p.remote_path),
             }),
             user: child.user.or(self.user),
             shell: child.shell.or(self.shell),

@@ -38,7 +38,7 @@ impl Profile {
             ros,
             pip,
         } = packages(raw, distro, variant)?;
-        let (workspace_path, workspace_mount) = workspace(raw)?;
+        let (workspace_path, workspace_mount, workspace_remote_path) = workspace(raw)?;
         let runtime = runtime(raw)?;
         if runtime.privileged {
             warnings.push(Notice::warning(
@@ -70,6 +70,7 @@ impl Profile {
             mounts: mounts(raw)?,
             workspace_path,
             workspace_mount,
+            workspace_remote_path,
             user: runtime.user,
             shell: runtime.shell,
             network: runtime.network,
@@ -377,9 +378,9 @@ fn mount(m: &Sourced<RawMount>, i: usize) -> Result<MountSpec> {
 }
 
 /// `workspace:` — the host path and the mount point.
-fn workspace(raw: &RawProfile) -> Result<(Option<String>, Option<String>)> {
+fn workspace(raw: &RawProfile) -> Result<(Option<String>, Option<String>, Option<String>)> {
     let Some(ws) = &raw.workspace else {
-        return Ok((None, None));
+        return Ok((None, None, None));
     };
     if let Some(p) = &ws.path {
         check(p, "workspace.path", grammar::safe_path(&p.value, false))?;
@@ -394,9 +395,24 @@ fn workspace(raw: &RawProfile) -> Result<(Option<String>, Option<String>)> {
             ));
         }
     }
+    if let Some(r) = &ws.remote_path {
+        check(
+            r,
+            "workspace.remote_path",
+            grammar::safe_path(&r.value, true),
+        )?;
+        if r.value == "/" {
+            return Err(bad(
+                r,
+                "workspace.remote_path",
+                "`/` is not a workspace: name the directory on the engine's machine",
+            ));
+        }
+    }
     Ok((
         ws.path.as_ref().map(|p| p.value.clone()),
         ws.mount.as_ref().map(|m| m.value.clone()),
+        ws.remote_path.as_ref().map(|r| r.value.clone()),
     ))
 }
 

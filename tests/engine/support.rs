@@ -281,17 +281,27 @@ pub fn robodev_script(ws: &Ws, args: &str, after: &str) -> String {
 pub struct PrivateEngine {
     dir: PathBuf,
     child: Option<Child>,
+    extra: Vec<String>,
 }
 
 impl PrivateEngine {
     pub fn start() -> PrivateEngine {
+        PrivateEngine::start_with(Vec::new())
+    }
+
+    /// With more `dockerd` arguments (another `-H` with TLS, say).
+    pub fn start_with(extra: Vec<String>) -> PrivateEngine {
         let dir = PathBuf::from(format!(
             "/tmp/rd-{}-{}",
             std::process::id(),
             NEXT_ENGINE.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut engine = PrivateEngine { dir, child: None };
+        let mut engine = PrivateEngine {
+            dir,
+            child: None,
+            extra,
+        };
         engine.launch();
         engine
     }
@@ -314,6 +324,7 @@ impl PrivateEngine {
                 "--ip-forward=false",
                 "--ip-masq=false",
             ])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(d.join("dockerd.log")).unwrap())
             .spawn()
@@ -530,4 +541,13 @@ pub fn run_with_local_rosdep(ws: &Ws, args: &[&str]) -> Output {
         stderr(&out)
     );
     out
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

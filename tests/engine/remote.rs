@@ -1,0 +1,441 @@
+//! Engines beyond the local socket, for real: a second `dockerd` behind TLS (certificates made
+//! with openssl here), and one "on another machine" reached through Debian's sshd on
+//! 127.0.0.1 as an ordinary user `robot`. Each failure to connect errors in seconds with its
+//! own message.
+
+use crate::support::*;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl (the README's test command installs it)");
+    assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate signed by it, in `dir`
+/// (`ca.pem`, `server-cert.pem`, `server-key.pem`, `cert.pem`, `key.pem`), the layout
+/// DOCKER_CERT_PATH expects on the client side.
+fn certificates(dir: &Path, name: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let subject = format!("/CN={name}");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            &subject,
+        ],
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for (who, ext) in [("server", "server.ext"), ("client", "client.ext")] {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{who}-key.pem"),
+                "-out",
+                &format!("{who}.csr"),
+                "-subj",
+                &format!("/CN={who}"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{who}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-out",
+                &format!("{who}-cert.pem"),
+                "-days",
+                "2",
+                "-extfile",
+                ext,
+            ],
+        );
+    }
+    std::fs::copy(dir.join("client-cert.pem"), dir.join("cert.pem")).unwrap();
+    std::fs::copy(dir.join("client-key.pem"), dir.join("key.pem")).unwrap();
+}
+
+#[test]
+fn a_tls_engine_runs_the_lifecycle_and_a_wrong_ca_is_named() {
+    if !engine() || !is_root() {
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let good = certs.path().join("good");
+    certificates(&good, "robodev-test-ca");
+    let port = free_port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let d = |f: &str| good.join(f).display().to_string();
+    let tls = PrivateEngine::start_with(vec![
+        "-H".into(),
+        url.clone(),
+        "--tlsverify".into(),
+        format!("--tlscacert={}", d("ca.pem")),
+        format!("--tlscert={}", d("server-cert.pem")),
+        format!("--tlskey={}", d("server-key.pem")),
+    ]);
+
+    // The same plan as here (a TLS engine on loopback is this machine): the image built on the
+    // main engine is copied over, so nothing is built twice.
+    let mut ws = Ws::new(DEBIAN);
+    ws.ok(&["build"]);
+    let status: serde_json::Value = serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
+    tls.load(status["image"].as_str().unwrap());
+
+    let over_tls = |ws: &Ws, args: &[&str], certs: &Path| {
+        let out = ws
+            .cmd(&[&["--host", url.as_str()][..], args].concat())
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", certs)
+            .output()
+            .unwrap();
+        eprintln!(
+            "$ robodev --host {url} {args:?}\n{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        out
+    };
+    let out = over_tls(&ws, &["up", "-d"], &good);
+    assert!(out.status.success());
+    assert!(
+        !stderr(&out).contains("building"),
+        "nothing is built: {}",
+        stderr(&out)
+    );
+    let out = over_tls(
+        &ws,
+        &[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "id -u; touch \"$ROBODEV_WORKSPACE/over-tls\"",
+        ],
+        &good,
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out).trim(),
+        stdout(&Command::new("id").arg("-u").output().unwrap()).trim()
+    );
+    assert!(ws.path().join("over-tls").exists());
+    let out = over_tls(&ws, &["status"], &good);
+    assert!(
+        stdout(&out).contains(&format!("engine     {url} (--host)")),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("running") || stdout(&out).contains("Up"),
+        "{}",
+        stdout(&out)
+    );
+    // The container is on the TLS engine, not the main one.
+    let name = ws.container();
+    assert!(tls.docker(&["inspect", &name]).status.success());
+    assert!(!docker(&["inspect", &name]).status.success());
+    assert!(over_tls(&ws, &["down"], &good).status.success());
+    assert!(!tls.docker(&["inspect", &name]).status.success());
+    assert!(
+        ws.path().join("over-tls").exists(),
+        "down never touches the workspace"
+    );
+
+    // Another CA: refused in seconds, and said to be about the certificate.
+    let wrong = certs.path().join("wrong");
+    certificates(&wrong, "some-other-ca");
+    let started = Instant::now();
+    let out = over_tls(&ws, &["ls"], &wrong);
+    assert_fails(&out, 1, &["certificate"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // No certificates where DOCKER_CERT_PATH points: named.
+    let out = over_tls(&ws, &["ls"], &certs.path().join("none"));
+    assert_fails(&out, 1, &["DOCKER_CERT_PATH", "ca.pem"]);
+}
+
+#[test]
+fn dead_ports_fail_in_seconds_with_their_own_message() {
+    let ws = Ws::new(DEBIAN);
+    for (host, needle) in [
+        (format!("tcp://127.0.0.1:{}", free_port()), "refused"),
+        (
+            format!("ssh://robot@127.0.0.1:{}", free_port()),
+            "unreachable",
+        ),
+    ] {
+        let started = Instant::now();
+        let out = ws.run(&["--host", &host, "ls"]);
+        assert_fails(&out, 1, &[needle]);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{host}: {:?}",
+            started.elapsed()
+        );
+    }
+    let out = ws.run(&["--host", "ftp://x", "ls"]);
+    assert_fails(&out, 2, &["ftp://x", "ssh://USER@HOST"]);
+}
+
+/// Debian's sshd on a free loopback port, with its own host key and authorized keys
+/// (`AuthorizedKeysFile DIR/keys/%u`), stopped when dropped.
+struct Sshd {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Sshd {
+    fn start() -> Sshd {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("keys")).unwrap();
+        // sshd reads a user's authorized keys as that user.
+        for p in [d, &d.join("keys")] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let keygen = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(d.join("host_key"))
+            .status()
+            .unwrap();
+        assert!(keygen.success());
+        let port = free_port();
+        std::fs::write(
+            d.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nPidFile {dir}/sshd.pid\n\
+                 AuthorizedKeysFile {dir}/keys/%u\nStrictModes no\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nPermitUserEnvironment yes\nUsePAM no\n\
+                 MaxSessions 50\nMaxStartups 50\n",
+                dir = d.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-f"])
+            .arg(d.join("sshd_config"))
+            .arg("-E")
+            .arg(d.join("sshd.log"))
+            .spawn()
+            .expect("sshd (the README's test command installs openssh-server)");
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Sshd { port, dir, child }
+    }
+
+    /// Let `user` log in with `public_key`, with these `environment="…"` settings.
+    fn authorize(&self, user: &str, public_key: &str, environment: &[&str]) {
+        let options: Vec<String> = environment
+            .iter()
+            .map(|e| format!("environment=\"{e}\""))
+            .collect();
+        std::fs::write(
+            self.dir.path().join("keys").join(user),
+            format!("{} {public_key}", options.join(",")),
+        )
+        .unwrap();
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn add_user(name: &str, uid: u32) {
+    let _ = Command::new("useradd")
+        .args(["-m", "-G", "docker", "-u", &uid.to_string(), name])
+        .status();
+    // No password, but not locked: sshd (without PAM) refuses locked accounts even with a key.
+    let _ = Command::new("usermod").args(["-p", "*", name]).status();
+}
+
+/// As a developer would from a laptop: `robodev --host ssh://robot@…` against a second engine
+/// that only `robot` reaches, on "another machine" (sshd on 127.0.0.1).
+#[test]
+fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
+    if !engine() || !is_root() {
+        return;
+    }
+    let Some(developer) = ordinary_user() else {
+        return;
+    };
+    add_user("robot", 4343);
+    add_user("robot-nodocker", 4344);
+    let remote = PrivateEngine::start();
+    remote.load("debian:bookworm");
+    let sshd = Sshd::start();
+
+    // The developer's key and ssh config (host key accepted on first use, as a first `ssh`
+    // would ask).
+    let home = Path::new("/home").join(developer);
+    let ssh_dir = home.join(".ssh");
+    let _ = std::fs::remove_dir_all(&ssh_dir);
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    let key = ssh_dir.join("id_ed25519");
+    assert!(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::write(
+        ssh_dir.join("config"),
+        "Host 127.0.0.1\n  StrictHostKeyChecking accept-new\n",
+    )
+    .unwrap();
+    give_to(developer, &ssh_dir);
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let docker_host = format!("DOCKER_HOST={}", remote.host());
+    sshd.authorize("robot", &public, &[&docker_host]);
+    sshd.authorize(
+        "robot-nodocker",
+        &public,
+        &[&docker_host, "PATH=/nonexistent"],
+    );
+
+    // The workspace is already on the robot (a clone there).
+    let remote_ws = Path::new("/home/robot/ws");
+    std::fs::create_dir_all(remote_ws).unwrap();
+    assert!(
+        Command::new("chown")
+            .args(["-R", "robot", "/home/robot/ws"])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let host = format!("ssh://robot@127.0.0.1:{}", sshd.port);
+    let ws = Ws::new(
+        "version: 1\nname: onrobot\nextends: debian\nsecurity: {sudo: false}\n\
+         dependencies: {ccache: false}\n",
+    );
+    give_to(developer, ws.path());
+    let robodev = |args: &[&str]| {
+        let mut all = vec!["--host", host.as_str()];
+        all.extend_from_slice(args);
+        as_user(developer, ws.path(), &bin(), &all)
+    };
+
+    // Without a remote path: refused before anything is built, with the way out.
+    let out = robodev(&["up", "-d"]);
+    assert_fails(&out, 1, &["cannot bind-mount the workspace", "remote_path"]);
+
+    std::fs::write(
+        ws.path().join("robodev.yaml"),
+        format!(
+            "version: 1\nname: onrobot\nextends: debian\nsecurity: {{sudo: false}}\n\
+             dependencies: {{ccache: false}}\nworkspace: {{remote_path: {}}}\n",
+            remote_ws.display()
+        ),
+    )
+    .unwrap();
+    let out = robodev(&["up", "-d"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("on another machine"),
+        "{}",
+        stderr(&out)
+    );
+    let out = robodev(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "id -u; touch \"$ROBODEV_WORKSPACE/from-the-robot\" && echo wrote",
+    ]);
+    assert_eq!(
+        stdout(&out).lines().collect::<Vec<_>>(),
+        ["4343", "wrote"],
+        "{}",
+        stderr(&out)
+    );
+    let made = remote_ws.join("from-the-robot");
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&made).unwrap()),
+        4343
+    );
+    assert!(!ws.path().join("from-the-robot").exists());
+    let out = robodev(&["status"]);
+    assert!(
+        stdout(&out).contains(&format!("engine     {host} (--host)")),
+        "{}",
+        stdout(&out)
+    );
+    // The container is on the robot's engine only.
+    let listed = stdout(&remote.docker(&["ps", "--format", "{{.Names}}"]));
+    assert!(listed.contains("robodev-onrobot"), "{listed}");
+    assert!(robodev(&["down"]).status.success());
+    assert!(stdout(&remote.docker(&["ps", "-aq"])).trim().is_empty());
+    assert!(made.exists(), "down never touches the workspace");
+
+    // Each failure in seconds, with its own message.
+    for (user, needle) in [("root", "refused"), ("robot-nodocker", "no docker CLI")] {
+        let started = Instant::now();
+        let out = as_user(
+            developer,
+            ws.path(),
+            &bin(),
+            &[
+                "--host",
+                &format!("ssh://{user}@127.0.0.1:{}", sshd.port),
+                "ls",
+            ],
+        );
+        assert_fails(&out, 1, &[needle]);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{user}: {:?}",
+            started.elapsed()
+        );
+    }
+    let _ = std::fs::remove_dir_all(remote_ws);
+}
