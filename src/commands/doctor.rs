@@ -64,8 +64,18 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
             checks.push(Check::ok(
                 "engine reachable",
                 format!(
-                    "Docker {} (API {}) at {}, chosen by {}{}",
-                    facts.server_version,
+                    "{} (API {}) at {}, chosen by {}{}",
+                    match &facts.podman {
+                        Some(v) => format!(
+                            "Podman {v}{}",
+                            if facts.rootless { ", rootless" } else { "" }
+                        ),
+                        None => format!(
+                            "Docker {}{}",
+                            facts.server_version,
+                            if facts.rootless { ", rootless" } else { "" }
+                        ),
+                    },
                     facts.api_version,
                     engine.endpoint.url,
                     engine.endpoint.chosen_by,

@@ -66,7 +66,14 @@ impl Session {
         engine: Option<&Engine>,
     ) -> Result<EngineFacts> {
         match engine {
-            Some(engine) if profile.gpu.needs_engine_facts() => engine.facts().await,
+            // The GPU mode, and any engine but the local default socket (Podman, rootless):
+            // the local loop on the default engine asks nothing more.
+            Some(engine)
+                if profile.gpu.needs_engine_facts()
+                    || engine.endpoint.url != crate::facts::endpoint::DEFAULT_SOCKET =>
+            {
+                engine.facts().await
+            }
             _ => Ok(EngineFacts::default()),
         }
     }

@@ -104,7 +104,23 @@ impl Engine {
             .map(|(name, _)| name)
             .collect();
         insecure_registries.sort();
+        let rootless = info
+            .security_options
+            .unwrap_or_default()
+            .iter()
+            .any(|o| o.contains("rootless"));
+        let version = limited(QUICK, action, self.docker.version())
+            .await?
+            .map_err(|e| api_error(action, e))?;
+        let podman = version
+            .components
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| c.name.contains("Podman"))
+            .map(|c| c.version);
         Ok(EngineFacts {
+            podman,
+            rootless,
             server_version: info.server_version.unwrap_or_default(),
             api_version: self.api_version.clone(),
             runtimes,

@@ -125,6 +125,7 @@ pub fn create_body(
         cap_drop: Some(plan.cap_drop.clone()),
         security_opt: Some(plan.security_opt.clone()),
         runtime: plan.runtime.clone(),
+        userns_mode: plan.userns_mode.clone(),
         ..Default::default()
     };
     ContainerCreateBody {

@@ -128,8 +128,12 @@ pub(crate) fn api_error(action: &str, e: bollard::errors::Error) -> Error {
     match e {
         bollard::errors::Error::DockerResponseServerError { message, .. } => Error::Engine {
             action: format!("cannot {action}"),
+            help: message.contains("catatonit").then(|| {
+                "Podman runs robodev's `init: true` containers with catatonit: install it \
+                 (Debian/Ubuntu: `sudo apt install catatonit`)"
+                    .to_string()
+            }),
             message,
-            help: None,
         },
         other if io_kind(&other).is_some() || is_connection(&other) => connection_error(&other),
         other => Error::Engine {

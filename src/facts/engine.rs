@@ -10,6 +10,10 @@ pub struct EngineFacts {
     pub cdi_spec_dirs: Vec<String>,
     /// `linux/amd64`, `linux/arm64`: what the engine builds and runs by default.
     pub platform: String,
+    /// `Some(version)` when the engine is Podman's Docker-compatible service.
+    pub podman: Option<String>,
+    /// The engine runs without root (Docker or Podman rootless).
+    pub rootless: bool,
     /// Registries the engine reaches without TLS (`insecure-registries`, by `host:port`).
     pub insecure_registries: Vec<String>,
 }

@@ -115,6 +115,9 @@ pub struct ContainerPlan {
     pub security_opt: Vec<String>,
     pub gpu_requests: Vec<GpuRequest>,
     pub runtime: Option<String>,
+    /// The user namespace mode (`keep-id` on rootless Podman).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
     /// The named volumes to create before the container.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<VolumePlan>,
@@ -255,6 +258,7 @@ pub fn base_for_tool(image: &ImagePlan, purpose: &str) -> ContainerPlan {
         security_opt: Vec::new(),
         gpu_requests: Vec::new(),
         runtime: None,
+        userns_mode: None,
         volumes: Vec::new(),
         x11_cookie: None,
         notices: Vec::new(),
@@ -335,6 +339,7 @@ pub fn base(
         security_opt: security_opts(profile),
         gpu_requests: Vec::new(),
         runtime: None,
+        userns_mode: None,
         volumes: Vec::new(),
         x11_cookie: None,
         notices: Vec::new(),

@@ -11,6 +11,7 @@ pub mod container;
 pub mod dependencies;
 pub mod deploy;
 pub mod devcontainer;
+pub mod engine_quirks;
 pub mod exec;
 pub mod hardware;
 pub mod image;
@@ -197,6 +198,7 @@ pub fn make(inputs: PlanInputs<'_>) -> Result<Plan> {
     );
     let mut container = container::base(profile, workspace, &image, &user);
     hardware::plan_all(&context(profile, host, engine, &user).0, &mut container);
+    engine_quirks::adapt(&mut container, engine);
     if let Some(note) = gpu_note {
         container.notices.insert(0, note);
     }

@@ -14,6 +14,7 @@ mod hardware;
 mod images;
 mod lifecycle;
 mod new_user;
+mod podman;
 mod remote;
 mod team_images;
 mod terminal;

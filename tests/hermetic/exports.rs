@@ -14,7 +14,7 @@ pub const RIG: &str = "version: 1\nextends: humble\nname: rig\ngpu: nvidia\n\
     mounts: [{source: maps, target: /maps, type: volume}]\n\
     deploy: {command: [ros2, launch, rig_bringup, robot.launch.py]}\n";
 
-fn rig_host() -> HostFacts {
+pub fn rig_host() -> HostFacts {
     let mut host = laptop();
     host.devices.insert(
         "/dev/ttyUSB0".into(),
@@ -31,7 +31,7 @@ fn rig_host() -> HostFacts {
     host
 }
 
-fn nvidia_engine() -> EngineFacts {
+pub fn nvidia_engine() -> EngineFacts {
     EngineFacts {
         runtimes: vec!["runc".into()],
         ..Default::default()

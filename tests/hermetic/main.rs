@@ -7,6 +7,7 @@ mod cli;
 mod dependencies;
 mod deploy;
 mod devcontainer;
+mod engine_quirks;
 mod exports;
 mod hostile;
 mod injection;
