@@ -8,11 +8,19 @@ use clap::CommandFactory;
 const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "DOCKER_HOST",
-        "The engine to use (default unix:///var/run/docker.sock).",
+        "The engine to use: unix://, tcp:// or ssh://USER@HOST[:PORT] (after --host; default: DOCKER_CONTEXT, engine: in ROBODEV_CONFIG_DIR/config.yaml, the docker CLI's current context, unix:///var/run/docker.sock).",
+    ),
+    (
+        "DOCKER_CONTEXT, DOCKER_CONFIG",
+        "The docker CLI's context and config directory, read as the docker CLI does.",
+    ),
+    (
+        "DOCKER_TLS_VERIFY, DOCKER_CERT_PATH",
+        "TLS to a tcp:// engine, with ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH (default ~/.docker).",
     ),
     (
         "ROBODEV_CONFIG_DIR",
-        "Where user profiles are (ROBODEV_CONFIG_DIR/profiles; default ~/.config/robodev).",
+        "Where user profiles (ROBODEV_CONFIG_DIR/profiles) and config.yaml (engine: URL) are; default ~/.config/robodev.",
     ),
     (
         "ROBODEV_STATE_DIR",
