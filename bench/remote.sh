@@ -76,9 +76,34 @@ median_ms() {
 ex=$(median_ms as_dev "$R" --host "$HOST" exec -- true)
 dex=$(median_ms as_dev docker -H "$HOST" exec "$CTR" true)
 
+# A synced workspace of 5,000 files: the first copy (inside `up -d`, as robodev reports it), then
+# `robodev sync` after one file changed.
+WS2="$B/ws2"; mkdir -p "$WS2"
+python3 - "$WS2" <<'PY'
+import os, sys
+root = sys.argv[1]
+for p in range(50):
+    d = os.path.join(root, "src", f"pkg{p}", "src")
+    os.makedirs(d, exist_ok=True)
+    for f in range(100):
+        with open(os.path.join(d, f"f{f}.cpp"), "w") as fh:
+            fh.write(f"// {p}/{f}\n" + "int x;\n" * 40)
+PY
+printf 'version: 1\nname: benchremote\nextends: debian\nworkspace: {sync: true}\n' >"$WS2/robodev.yaml"
+chown -R "$DEV" "$WS2"
+as_dev2() { (cd "$WS2" && runuser -u "$DEV" -- env HOME="$H" "$@"); }
+first=$(as_dev2 "$R" --host "$HOST" up -d 2>&1 | sed -n 's/.*synced the workspace.*: \([0-9]*\) file(s) sent (\([^)]*\)).* in \([0-9.]*\)s/\1 files, \2, \3 s/p')
+resync() { echo "// $(date +%s%N)" >>"$WS2/src/pkg0/src/f0.cpp"; as_dev2 "$R" --host "$HOST" sync; }
+rs=$(median_ms resync)
+sent=$(resync 2>&1 | sed -n 's/.*: \([0-9]*\) file(s) sent.*/\1/p')
+as_dev2 "$R" -q --host "$HOST" down --volumes >/dev/null 2>&1 || true
+
 echo "robodev $("$R" --version | cut -d' ' -f2), Docker $(docker version -f '{{.Server.Version}}'), OpenSSH $(ssh -V 2>&1 | cut -d' ' -f1), $(nproc) cores, medians of $N runs, $(date -u +%F)"
 echo
 printf '| %-44s | %10s | %9s | %5s |\n' "operation (engine over ssh)" "robodev ms" "docker ms" "ratio"
 printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "------------" "-----------" "-------"
 printf '| %-44s | %10s | %9s | %5s |\n' "exec -- true vs docker -H ssh://… exec true" "$ex" "$dex" \
   "$(awk -v a="$ex" -v b="$dex" 'BEGIN{printf "%.2f", a/b}')"
+printf '| %-44s | %10s | %9s | %5s |\n' "re-sync after one edit (5,000 files; $sent sent)" "$rs" "-" "-"
+echo
+echo "first sync inside up -d: $first"

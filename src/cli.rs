@@ -226,6 +226,18 @@ pub enum Command {
     /// The workspace compiled into a slim runtime image for the robot (the profile's `deploy:`)
     #[command(subcommand)]
     Deploy(DeployCommand),
+    /// On a remote engine with `workspace: {sync: true}`: send the workspace's changes to its
+    /// copy there, or bring files back
+    #[command(
+        after_help = "Examples:\n  robodev sync                       send what changed since the last sync\n  robodev sync --pull install log    bring build results back"
+    )]
+    Sync {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Bring these workspace paths back from the remote copy instead
+        #[arg(long, num_args = 1.., value_name = "PATH")]
+        pull: Vec<String>,
+    },
     /// The environment for other places: a Compose file, Kubernetes manifests
     #[command(subcommand)]
     Export(ExportCommand),

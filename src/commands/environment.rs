@@ -125,7 +125,20 @@ pub async fn up(
         plan
     };
     ensure_environment_image(s, &engine, &plan, flags).await?;
+    let synced = super::sync::is_synced(&plan);
+    if synced
+        && engine
+            .volume_labels(&plan.container.workspace_host)
+            .await?
+            .is_none()
+    {
+        // A new volume holds nothing yet, whatever was sent to an earlier one.
+        super::sync::forget(&plan.container.name);
+    }
     ensure_running(s, &engine, &plan, recreate).await?;
+    if synced {
+        super::sync::push(s, &engine, &plan).await?;
+    }
     if detach {
         s.ui.info(format!(
             "{} is running; `robodev shell` opens a shell, `robodev exec -- CMD` runs a command",
@@ -168,6 +181,9 @@ pub async fn down(s: &Session, reference: Option<&str>, volumes: bool) -> Result
         None => s.ui.info(Error::no_environment(&profile.name).to_string()),
     }
     remove_or_keep_volumes(s, &engine, &profile, &name, volumes).await?;
+    if volumes {
+        super::sync::forget(&name);
+    }
     Ok(0)
 }
 
@@ -182,11 +198,21 @@ async fn remove_or_keep_volumes(
     remove: bool,
 ) -> Result<()> {
     let mut kept = Vec::new();
-    for m in &profile.mounts {
-        let MountSpec::Volume { source, shared, .. } = m else {
-            continue;
-        };
-        let name = volume_name(container, source, *shared);
+    let mut candidates: Vec<(String, bool)> = profile
+        .mounts
+        .iter()
+        .filter_map(|m| match m {
+            MountSpec::Volume { source, shared, .. } => {
+                Some((volume_name(container, source, *shared), *shared))
+            }
+            _ => None,
+        })
+        .collect();
+    if profile.workspace_sync {
+        candidates.push((crate::plan::remote::workspace_volume(container), false));
+    }
+    for (name, shared) in candidates {
+        let shared = &shared;
         let Some(labels) = engine.volume_labels(&name).await? else {
             continue;
         };

@@ -23,6 +23,7 @@ mod man;
 mod profiles;
 mod registry;
 mod session;
+mod sync;
 mod test;
 mod transfer_progress;
 
@@ -85,6 +86,7 @@ pub async fn execute(cli: Cli) -> Result<i32> {
         Command::Image(ImageCommand::Rm { profile }) => {
             images::rm(s, profile.profile.as_deref()).await
         }
+        Command::Sync { profile, pull } => sync::sync(s, profile.profile.as_deref(), pull).await,
         Command::Export(ExportCommand::Compose {
             profile,
             output,

@@ -6,6 +6,7 @@ mod archive;
 mod build;
 mod chosen;
 mod connection;
+mod container_files;
 mod containers;
 mod errors;
 mod history;

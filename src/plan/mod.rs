@@ -19,6 +19,7 @@ pub mod kubernetes;
 pub mod labels;
 pub mod remote;
 pub mod render;
+pub mod sync;
 pub mod test_run;
 pub mod user;
 

@@ -8,6 +8,11 @@ use super::Plan;
 use super::container::MountKind;
 use crate::notice::{Notice, Problem};
 
+/// The volume that holds a synced copy of the workspace on a remote engine.
+pub fn workspace_volume(container: &str) -> String {
+    format!("{container}-workspace")
+}
+
 pub fn on_remote_engine(plan: &mut Plan, engine: &str, chosen_by: &str) {
     let container = &mut plan.container;
     let local_workspace = container.workspace_host.clone();
@@ -16,7 +21,37 @@ pub fn on_remote_engine(plan: &mut Plan, engine: &str, chosen_by: &str) {
          (uid {}) there; this machine's devices, display and sockets are not used",
         container.user.name, container.user.uid
     )));
+    let synced = plan.profile.workspace_sync && plan.profile.workspace_remote_path.is_none();
+    if synced {
+        // A volume of its own, filled and kept by `robodev sync` through the archive API.
+        let volume = workspace_volume(&container.name);
+        for m in &mut container.mounts {
+            if m.kind == MountKind::Bind && m.source == local_workspace {
+                m.kind = MountKind::Volume;
+                m.source = volume.clone();
+            }
+        }
+        container.volumes.push(super::container::VolumePlan {
+            name: volume.clone(),
+            labels: [
+                (super::labels::MANAGED.to_string(), "true".to_string()),
+                (super::labels::CONTAINER.to_string(), container.name.clone()),
+                (
+                    super::labels::PROFILE.to_string(),
+                    plan.profile.name.clone(),
+                ),
+                (
+                    super::labels::WORKSPACE.to_string(),
+                    local_workspace.clone(),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        });
+        container.workspace_host = volume;
+    }
     match &plan.profile.workspace_remote_path {
+        _ if synced => {}
         Some(remote) => {
             for m in &mut container.mounts {
                 if m.kind == MountKind::Bind && m.source == local_workspace {
@@ -31,7 +66,8 @@ pub fn on_remote_engine(plan: &mut Plan, engine: &str, chosen_by: &str) {
                  workspace {local_workspace} from this one"
             ),
             "add `workspace: {remote_path: /path/on/that/machine}` where the workspace is \
-             there (a clone, NFS), or run robodev on that machine",
+             there (a clone, NFS), or `workspace: {sync: true}` to keep a copy there \
+             (`robodev sync`), or run robodev on that machine",
         )),
     }
     let workspace = container.workspace_host.clone();

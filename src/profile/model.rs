@@ -208,6 +208,8 @@ pub struct Profile {
     pub workspace_mount: Option<String>,
     /// On a remote engine, the workspace's path on the engine's machine (a clone, NFS).
     pub workspace_remote_path: Option<String>,
+    /// On a remote engine, a copy of the workspace in a volume there, kept by `robodev sync`.
+    pub workspace_sync: bool,
     pub user: UserMode,
     pub shell: Shell,
     pub network: String,

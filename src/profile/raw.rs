@@ -146,6 +146,8 @@ pub struct RawWorkspace {
     pub mount: Option<Sourced<String>>,
     /// On a remote engine: where the workspace already is on the engine's machine.
     pub remote_path: Option<Sourced<String>>,
+    /// On a remote engine: keep a copy of the workspace in a volume there (`robodev sync`).
+    pub sync: Option<Sourced<bool>>,
 }
 
 /// `- /dev/ttyUSB0` or `- {path: /dev/serial/by-id/…, as: /dev/lidar, optional: true}`.
@@ -296,6 +298,7 @@ impl RawProfile {
                 path: c.path.or(p.path),
                 mount: c.mount.or(p.mount),
                 remote_path: c.remote_path.or(p.remote_path),
+                sync: c.sync.or(p.sync),
             }),
             user: child.user.or(self.user),
             shell: child.shell.or(self.shell),

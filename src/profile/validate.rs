@@ -71,6 +71,11 @@ impl Profile {
             workspace_path,
             workspace_mount,
             workspace_remote_path,
+            workspace_sync: raw
+                .workspace
+                .as_ref()
+                .and_then(|w| w.sync.as_ref())
+                .is_some_and(|s| s.value),
             user: runtime.user,
             shell: runtime.shell,
             network: runtime.network,

@@ -417,6 +417,64 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     assert!(stdout(&remote.docker(&["ps", "-aq"])).trim().is_empty());
     assert!(made.exists(), "down never touches the workspace");
 
+    // Or a copy of the workspace in a volume there, kept by `robodev sync`: only what changed
+    // travels; build results come back with --pull.
+    std::fs::write(
+        ws.path().join("robodev.yaml"),
+        "version: 1\nname: onrobot\nextends: debian\nsecurity: {sudo: false}\n\
+         dependencies: {ccache: false}\nworkspace: {sync: true}\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(ws.path().join("src/pkg")).unwrap();
+    std::fs::write(ws.path().join("src/pkg/a.txt"), "one\n").unwrap();
+    std::fs::write(ws.path().join("src/pkg/b.txt"), "two\n").unwrap();
+    std::fs::create_dir_all(ws.path().join("build")).unwrap();
+    std::fs::write(ws.path().join("build/local-only"), "x").unwrap();
+    give_to(developer, ws.path());
+    let out = robodev(&["up", "-d"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("3 file(s) sent"), "{}", stderr(&out));
+    let inside = |cmd: &str| {
+        let out = robodev(&["exec", "--", "sh", "-c", cmd]);
+        eprintln!("inside: {}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        inside(
+            "cat src/pkg/a.txt src/pkg/b.txt; test -e build/local-only || echo no-build; touch new && echo writable"
+        ),
+        "one\ntwo\nno-build\nwritable\n"
+    );
+    std::fs::write(ws.path().join("src/pkg/a.txt"), "changed\n").unwrap();
+    std::fs::remove_file(ws.path().join("src/pkg/b.txt")).unwrap();
+    let out = robodev(&["sync"]);
+    assert!(stderr(&out).contains("1 file(s) sent"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 deleted"), "{}", stderr(&out));
+    assert_eq!(
+        inside("cat src/pkg/a.txt; test -e src/pkg/b.txt || echo gone"),
+        "changed\ngone\n"
+    );
+    let out = robodev(&["sync"]);
+    assert!(stderr(&out).contains("0 file(s) sent"), "{}", stderr(&out));
+    inside("mkdir -p build/pkg && echo built > build/pkg/result.txt");
+    let out = robodev(&["sync", "--pull", "build/pkg"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("build/pkg/result.txt")).unwrap(),
+        "built\n"
+    );
+    let out = robodev(&["sync", "--pull", "../etc"]);
+    assert_fails(&out, 2, &["inside the workspace"]);
+    assert!(robodev(&["down"]).status.success());
+    let volumes = stdout(&remote.docker(&["volume", "ls", "-q"]));
+    assert!(
+        volumes.contains("workspace"),
+        "down keeps the copy: {volumes}"
+    );
+    assert!(robodev(&["down", "--volumes"]).status.success());
+    let volumes = stdout(&remote.docker(&["volume", "ls", "-q"]));
+    assert!(!volumes.contains("workspace"), "{volumes}");
+
     // Each failure in seconds, with its own message.
     for (user, needle) in [("root", "refused"), ("robot-nodocker", "no docker CLI")] {
         let started = Instant::now();

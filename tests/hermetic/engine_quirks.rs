@@ -28,3 +28,74 @@ fn podman_gets_cdi_gpu_names_and_a_rootless_engine_no_cgroup_rules() {
     assert_eq!(docker.container.userns_mode, None);
     assert_eq!(docker.container.gpu_requests[0].driver, "nvidia");
 }
+
+/// An engine on another machine: the local workspace is never bind-mounted into it.
+#[test]
+fn a_remote_engine_gets_the_remote_path_a_synced_volume_or_a_problem() {
+    use robodev::plan::container::MountKind;
+    use robodev::plan::remote::on_remote_engine;
+    let base = "version: 1\nextends: humble\nname: rover\n";
+    let mut plan = plan_for(
+        &profile_from(base).unwrap(),
+        &laptop(),
+        &EngineFacts::default(),
+    )
+    .unwrap();
+    on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
+    assert!(
+        plan.container.problems[0]
+            .message
+            .contains("cannot bind-mount the workspace")
+    );
+    assert!(plan.container.problems[0].fix.contains("remote_path"));
+
+    let remote = format!("{base}workspace: {{remote_path: /home/robot/ws}}\n");
+    let mut plan = plan_for(
+        &profile_from(&remote).unwrap(),
+        &laptop(),
+        &EngineFacts::default(),
+    )
+    .unwrap();
+    on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
+    assert!(
+        plan.container.problems.is_empty(),
+        "{:?}",
+        plan.container.problems
+    );
+    assert!(
+        plan.container
+            .mounts
+            .iter()
+            .any(|m| m.source == "/home/robot/ws" && m.target == plan.container.workspace_target)
+    );
+
+    let synced = format!("{base}workspace: {{sync: true}}\n");
+    let mut plan = plan_for(
+        &profile_from(&synced).unwrap(),
+        &laptop(),
+        &EngineFacts::default(),
+    )
+    .unwrap();
+    on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
+    assert!(
+        plan.container.problems.is_empty(),
+        "{:?}",
+        plan.container.problems
+    );
+    let ws = plan
+        .container
+        .mounts
+        .iter()
+        .find(|m| m.target == plan.container.workspace_target)
+        .unwrap();
+    assert_eq!(ws.kind, MountKind::Volume);
+    assert!(plan.container.volumes.iter().any(|v| v.name == ws.source));
+
+    let bad = format!("{base}workspace: {{remote_path: relative/ws}}\n");
+    assert!(
+        profile_from(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("workspace.remote_path")
+    );
+}
