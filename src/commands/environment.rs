@@ -146,7 +146,7 @@ pub async fn up(
         ));
         return Ok(0);
     }
-    run_shell(&engine, &s.exec_plan_on(&profile, &engine).await?).await
+    run_shell(&engine, &s.exec_plan_on(&profile, &engine)).await
 }
 
 pub async fn stop(s: &Session, reference: Option<&str>) -> Result<i32> {

@@ -68,7 +68,7 @@ fn with_stale_hint(result: Result<i32>, stale: Option<String>) -> Result<i32> {
 pub async fn shell(s: &Session, reference: Option<&str>) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
-    let exec = s.exec_plan_on(&profile, &engine).await?;
+    let exec = s.exec_plan_on(&profile, &engine);
     let stale = require_running(s, &engine, &profile, &exec).await?;
     with_stale_hint(run_shell(&engine, &exec).await, stale)
 }
@@ -76,7 +76,7 @@ pub async fn shell(s: &Session, reference: Option<&str>) -> Result<i32> {
 pub async fn exec(s: &Session, reference: Option<&str>, cmd: Vec<String>) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
-    let exec = s.exec_plan_on(&profile, &engine).await?;
+    let exec = s.exec_plan_on(&profile, &engine);
     let stale = require_running(s, &engine, &profile, &exec).await?;
     let result = engine
         .exec(&exec.container, &exec.command(cmd, &terminal()))

@@ -6,7 +6,7 @@ use super::build_progress::BuildProgress;
 use crate::cli::{BuildFlags, GlobalArgs};
 use crate::engine::{BuildOptions, BuildOutput, ContainerState, Engine};
 use crate::error::{Error, Result};
-use crate::facts::{EngineFacts, HostFacts, Workspace};
+use crate::facts::{EngineFacts, HostFacts, HostUser, Workspace};
 use crate::lockfile::LockFile;
 use crate::notice::{Level, Notice};
 use crate::plan::exec::{ExecPlan, Terminal};
@@ -95,7 +95,7 @@ impl Session {
             None => HostFacts::probe(&profile.device_paths()),
             Some(engine) => {
                 let local = HostFacts::probe(&[]).user;
-                let user = engine.remote_user().await?.unwrap_or(local);
+                let user = engine.remote_user().cloned().unwrap_or(local);
                 let paths: Vec<String> = profile
                     .device_paths()
                     .iter()
@@ -147,30 +147,24 @@ impl Session {
 
     /// How to run processes in the profile's container; needs no host probing.
     pub fn exec_plan(&self, profile: &Profile) -> ExecPlan {
+        self.exec_plan_as(profile, &HostFacts::current_user())
+    }
+
+    /// Processes as `user`, starting where robodev runs when that is inside the workspace.
+    fn exec_plan_as(&self, profile: &Profile, user: &HostUser) -> ExecPlan {
         let cwd = std::env::current_dir()
             .ok()
             .and_then(|d| std::fs::canonicalize(d).ok());
-        ExecPlan::new(
-            profile,
-            &self.workspace,
-            &HostFacts::current_user(),
-            cwd.as_deref(),
-        )
+        ExecPlan::new(profile, &self.workspace, user, cwd.as_deref())
     }
 
     /// How to run processes in the environment on `engine`: as the user the engine's machine
     /// knows (the ssh user there, for a remote engine), else this machine's.
-    pub async fn exec_plan_on(&self, profile: &Profile, engine: &Engine) -> Result<ExecPlan> {
-        let mut exec = self.exec_plan(profile);
-        if !engine.is_local()
-            && let Some(user) = engine.remote_user().await?
-        {
-            let cwd = std::env::current_dir()
-                .ok()
-                .and_then(|d| std::fs::canonicalize(d).ok());
-            exec = ExecPlan::new(profile, &self.workspace, &user, cwd.as_deref());
+    pub fn exec_plan_on(&self, profile: &Profile, engine: &Engine) -> ExecPlan {
+        match engine.remote_user() {
+            Some(user) => self.exec_plan_as(profile, user),
+            None => self.exec_plan(profile),
         }
-        Ok(exec)
     }
 
     pub fn show(&self, notices: &[Notice]) {

@@ -17,6 +17,7 @@ pub struct Engine {
     pub(crate) docker: Docker,
     pub api_version: String,
     pub endpoint: Endpoint,
+    remote_user: Option<crate::facts::host::HostUser>,
 }
 
 impl Engine {
@@ -27,21 +28,18 @@ impl Engine {
     }
 
     /// The user the engine's machine knows us as, when that is known: over ssh, the ssh
-    /// user's identity there. `None` for a local engine (this machine's user applies) and for
-    /// a TCP engine (no user: robodev keeps the local identity and says so).
-    pub async fn remote_user(&self) -> Result<Option<crate::facts::host::HostUser>> {
-        if self.endpoint.transport != Transport::Ssh {
-            return Ok(None);
-        }
-        let target = SshTarget::parse(&self.endpoint.url)?;
-        let control_dir = crate::facts::host::state_dir().join("ssh");
-        ssh::remote_user(&target, &control_dir).await.map(Some)
+    /// user's identity there (learnt once, at connect). `None` for a local engine (this
+    /// machine's user applies) and for a TCP engine (no user: robodev keeps the local identity
+    /// and says so).
+    pub fn remote_user(&self) -> Option<&crate::facts::host::HostUser> {
+        self.remote_user.as_ref()
     }
 
     /// Connect to the chosen engine and agree on an API version with it, once.
     pub async fn connect() -> Result<Engine> {
         let endpoint = current_endpoint()?;
         let _ = CONNECTED.set(endpoint.url.clone());
+        let mut remote_user = None;
         let docker = match endpoint.transport {
             Transport::Unix => {
                 Docker::connect_with_unix(&endpoint.url, TRANSPORT_TIMEOUT, API_DEFAULT_VERSION)
@@ -68,7 +66,11 @@ impl Engine {
                 }
                 None => Docker::connect_with_http(&endpoint.url, TRANSPORT_TIMEOUT, API_DEFAULT_VERSION),
             },
-            Transport::Ssh => Ok(ssh_docker(&endpoint).await?),
+            Transport::Ssh => {
+                let (docker, user) = ssh_docker(&endpoint).await?;
+                remote_user = Some(user);
+                Ok(docker)
+            }
         }
         .map_err(|e| connection_error(&e))?;
         // The first call: an engine that accepts the connection and never answers is found out
@@ -85,6 +87,7 @@ impl Engine {
             docker,
             api_version,
             endpoint,
+            remote_user,
         })
     }
 
@@ -136,11 +139,11 @@ impl Engine {
 }
 
 /// A bollard client whose connections are `docker system dial-stdio` over the system's ssh,
-/// after a first check that says what is wrong when it cannot work.
-async fn ssh_docker(endpoint: &Endpoint) -> Result<Docker> {
+/// after a first check that says what is wrong when it cannot work; and the ssh user there.
+async fn ssh_docker(endpoint: &Endpoint) -> Result<(Docker, crate::facts::host::HostUser)> {
     let target = SshTarget::parse(&endpoint.url)?;
     let control_dir = crate::facts::host::state_dir().join("ssh");
-    ssh::check(&target, &control_dir).await?;
+    let user = ssh::check(&target, &control_dir).await?;
     let connector = SshConnector {
         target,
         control_dir,
@@ -163,5 +166,6 @@ async fn ssh_docker(endpoint: &Endpoint) -> Result<Docker> {
         TRANSPORT_TIMEOUT,
         API_DEFAULT_VERSION,
     )
+    .map(|docker| (docker, user))
     .map_err(|e| connection_error(&e))
 }

@@ -77,13 +77,22 @@ impl SshTarget {
     }
 }
 
-/// Ask the remote's docker CLI for the engine's API version over ssh (starting the master
-/// connection). Each failure gets its own message, within seconds.
-pub async fn check(target: &SshTarget, control_dir: &std::path::Path) -> Result<()> {
+/// Over ssh (starting the master connection), in one remote command: ask the remote's docker
+/// CLI for the engine's API version, then who the ssh user is there (the container user on
+/// that machine is this one, not the local user). Each failure gets its own message, within
+/// seconds.
+pub async fn check(
+    target: &SshTarget,
+    control_dir: &std::path::Path,
+) -> Result<crate::facts::host::HostUser> {
     std::fs::create_dir_all(control_dir).map_err(|e| Error::io_path("create", control_dir, e))?;
     let mut cmd = target.command(
         control_dir,
-        &["docker", "version", "--format", "{{.Server.APIVersion}}"],
+        &[
+            "sh",
+            "-c",
+            "'docker version --format {{.Server.APIVersion}} >/dev/null && id -u && id -g && id -un && echo \"$HOME\"'",
+        ],
     );
     cmd.stdin(Stdio::null());
     let output = tokio::time::timeout(Duration::from_secs(15), cmd.output())
@@ -99,7 +108,7 @@ pub async fn check(target: &SshTarget, control_dir: &std::path::Path) -> Result<
             )
         })?;
     if output.status.success() {
-        return Ok(());
+        return identity(target, &String::from_utf8_lossy(&output.stdout));
     }
     let said = String::from_utf8_lossy(&output.stderr).to_string();
     let lower = said.to_ascii_lowercase();
@@ -145,22 +154,8 @@ pub async fn check(target: &SshTarget, control_dir: &std::path::Path) -> Result<
     Err(ssh_error(target, &message, Some(help)))
 }
 
-/// The ssh user's identity on the remote machine: the container user there is this one, not
-/// the local user.
-pub async fn remote_user(
-    target: &SshTarget,
-    control_dir: &std::path::Path,
-) -> Result<crate::facts::host::HostUser> {
-    let mut cmd = target.command(
-        control_dir,
-        &["sh", "-c", "'id -u; id -g; id -un; echo \"$HOME\"'"],
-    );
-    cmd.stdin(Stdio::null());
-    let out = tokio::time::timeout(Duration::from_secs(15), cmd.output())
-        .await
-        .map_err(|_| ssh_error(target, "no answer within 15 s", None))?
-        .map_err(|e| ssh_error(target, &format!("cannot run ssh: {e}"), None))?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
+/// `id -u`, `id -g`, `id -un` and `$HOME`, one per line, as the remote said them.
+fn identity(target: &SshTarget, text: &str) -> Result<crate::facts::host::HostUser> {
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     let parsed = (lines.len() >= 4)
         .then(|| Some((lines[0].parse().ok()?, lines[1].parse().ok()?)))
@@ -170,7 +165,7 @@ pub async fn remote_user(
             target,
             &format!(
                 "cannot tell the remote user's uid and gid (`id` said: {})",
-                first_line(&text)
+                first_line(text)
             ),
             None,
         ));
