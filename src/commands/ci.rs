@@ -37,16 +37,11 @@ pub async fn ci(s: &Session, pipeline: Pipeline, args: CiArgs) -> Result<i32> {
     } else {
         args.profiles.iter().map(|p| Some(p.as_str())).collect()
     };
-    let mut platforms_flag = Vec::new();
-    if let Some(list) = &args.platform {
-        for p in list.split(',').map(str::trim) {
-            crate::profile::grammar::platform(p)
-                .map_err(|m| Error::usage(format!("--platform: {m}")))?;
-            if !platforms_flag.iter().any(|q| q == p) {
-                platforms_flag.push(p.to_string());
-            }
-        }
-    }
+    let platforms_flag = match &args.platform {
+        Some(list) => crate::profile::grammar::platform_list(list)
+            .map_err(|m| Error::usage(format!("--platform: {m}")))?,
+        None => Vec::new(),
+    };
     let mut jobs = Vec::new();
     let mut names = Vec::new();
     for reference in references {

@@ -99,15 +99,9 @@ fn platforms(profile: &Profile, flag: Option<&str>) -> Result<Vec<Option<String>
     let Some(flag) = flag else {
         return Ok(vec![profile.platform.clone()]);
     };
-    let mut out: Vec<Option<String>> = Vec::new();
-    for p in flag.split(',').map(str::trim) {
-        crate::profile::grammar::platform(p)
-            .map_err(|m| Error::usage(format!("--platform: {m}")))?;
-        if !out.iter().any(|o| o.as_deref() == Some(p)) {
-            out.push(Some(p.to_string()));
-        }
-    }
-    Ok(out)
+    let list = crate::profile::grammar::platform_list(flag)
+        .map_err(|m| Error::usage(format!("--platform: {m}")))?;
+    Ok(list.into_iter().map(Some).collect())
 }
 
 /// `robodev deploy build [PROFILE] [--platform P[,P…]] [--push]`. With several platforms and

@@ -221,6 +221,19 @@ pub fn platform(s: &str) -> Result<(), String> {
     }
 }
 
+/// A comma-separated `--platform` list (`linux/amd64,linux/arm64`): each checked, in order,
+/// each once.
+pub fn platform_list(s: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in s.split(',').map(str::trim) {
+        platform(p)?;
+        if !out.iter().any(|o| o == p) {
+            out.push(p.to_string());
+        }
+    }
+    Ok(out)
+}
+
 /// A profile name: it becomes part of image tags and container names.
 pub fn profile_name(s: &str) -> Result<(), String> {
     let ok = !s.is_empty()
