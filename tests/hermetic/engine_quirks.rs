@@ -29,19 +29,24 @@ fn podman_gets_cdi_gpu_names_and_a_rootless_engine_no_cgroup_rules() {
     assert_eq!(docker.container.gpu_requests[0].driver, "nvidia");
 }
 
-/// An engine on another machine: the local workspace is never bind-mounted into it.
-#[test]
-fn a_remote_engine_gets_the_remote_path_a_synced_volume_or_a_problem() {
-    use robodev::plan::container::MountKind;
-    use robodev::plan::remote::on_remote_engine;
-    let base = "version: 1\nextends: humble\nname: rover\n";
+/// `yaml`'s plan on this laptop, made for an engine on another machine.
+fn remote_plan(yaml: &str) -> robodev::plan::Plan {
     let mut plan = plan_for(
-        &profile_from(base).unwrap(),
+        &profile_from(yaml).unwrap(),
         &laptop(),
         &EngineFacts::default(),
     )
     .unwrap();
-    on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
+    robodev::plan::remote::on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
+    plan
+}
+
+/// An engine on another machine: the local workspace is never bind-mounted into it.
+#[test]
+fn a_remote_engine_gets_the_remote_path_a_synced_volume_or_a_problem() {
+    use robodev::plan::container::MountKind;
+    let base = "version: 1\nextends: humble\nname: rover\n";
+    let plan = remote_plan(base);
     assert!(
         plan.container.problems[0]
             .message
@@ -50,13 +55,7 @@ fn a_remote_engine_gets_the_remote_path_a_synced_volume_or_a_problem() {
     assert!(plan.container.problems[0].fix.contains("remote_path"));
 
     let remote = format!("{base}workspace: {{remote_path: /home/robot/ws}}\n");
-    let mut plan = plan_for(
-        &profile_from(&remote).unwrap(),
-        &laptop(),
-        &EngineFacts::default(),
-    )
-    .unwrap();
-    on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
+    let plan = remote_plan(&remote);
     assert!(
         plan.container.problems.is_empty(),
         "{:?}",
@@ -70,13 +69,7 @@ fn a_remote_engine_gets_the_remote_path_a_synced_volume_or_a_problem() {
     );
 
     let synced = format!("{base}workspace: {{sync: true}}\n");
-    let mut plan = plan_for(
-        &profile_from(&synced).unwrap(),
-        &laptop(),
-        &EngineFacts::default(),
-    )
-    .unwrap();
-    on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
+    let plan = remote_plan(&synced);
     assert!(
         plan.container.problems.is_empty(),
         "{:?}",
