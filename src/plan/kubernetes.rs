@@ -62,6 +62,16 @@ pub fn object_name(name: &str) -> String {
     }
 }
 
+/// Variables naming this machine's display, sound, agent or cookie: left out of a pod, and what
+/// each one stood for (said, when it does not go with another).
+const HOST_ONLY_ENV: &[(&str, Option<&str>)] = &[
+    ("DISPLAY", Some("an X display")),
+    ("WAYLAND_DISPLAY", Some("a Wayland compositor")),
+    ("PULSE_SERVER", Some("a sound server")),
+    ("SSH_AUTH_SOCK", Some("an ssh agent")),
+    ("XAUTHORITY", None),
+];
+
 struct PodParts {
     spec: PodSpec,
     left_out: Vec<String>,
@@ -196,27 +206,17 @@ fn pod_parts(
             );
         }
     }
-    for (key, why) in [
-        ("DISPLAY", "an X display"),
-        ("WAYLAND_DISPLAY", "a Wayland compositor"),
-        ("PULSE_SERVER", "a sound server"),
-        ("SSH_AUTH_SOCK", "an ssh agent"),
-    ] {
-        if container.env.contains_key(key) {
+    for (key, why) in HOST_ONLY_ENV {
+        if let Some(why) = why
+            && container.env.contains_key(*key)
+        {
             left_out.push(format!("{why} of this machine ({key})"));
         }
     }
-    let host_only = [
-        "DISPLAY",
-        "WAYLAND_DISPLAY",
-        "PULSE_SERVER",
-        "SSH_AUTH_SOCK",
-        "XAUTHORITY",
-    ];
     let env: Vec<EnvVar> = container
         .env
         .iter()
-        .filter(|(k, _)| !host_only.contains(&k.as_str()))
+        .filter(|(k, _)| !HOST_ONLY_ENV.iter().any(|(h, _)| h == k))
         .map(|(k, v)| EnvVar {
             name: k.clone(),
             value: Some(v.clone()),
