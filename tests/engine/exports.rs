@@ -347,9 +347,6 @@ fn with_robodev(cmd: &mut Command, ws: &Ws) {
         dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    cmd.env("PATH", path)
-        .env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env("ROBODEV_STATE_DIR", ws.path().join(".state"))
-        .env("ROBODEV_CONFIG_DIR", ws.path().join(".config"));
+    cmd.env("PATH", path).env("CI", "true");
+    ws.env(cmd);
 }

@@ -47,12 +47,17 @@ impl Ws {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
-        c.args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
+        c.args(args).current_dir(self.path());
+        self.env(&mut c);
+        c
+    }
+
+    /// The environment every robodev this workspace runs gets: no colour, state and config
+    /// directories of its own.
+    pub fn env(&self, c: &mut Command) {
+        c.env("NO_COLOR", "1")
             .env("ROBODEV_STATE_DIR", self.path().join(".state"))
             .env("ROBODEV_CONFIG_DIR", self.path().join(".config"));
-        c
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
