@@ -3,7 +3,6 @@
 use super::session::Session;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::facts::HostFacts;
 use crate::plan::Plan;
 use crate::plan::hardware::{Check, Status};
 use crate::profile::Profile;
@@ -82,7 +81,7 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
                     if engine.is_local() {
                         ""
                     } else {
-                        " (another machine: its devices and display are not this one's)"
+                        " (another machine: the devices below are that machine's)"
                     }
                 ),
             ));
@@ -111,10 +110,13 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
         None => {}
     }
     if let Some(profile) = &profile {
-        let host = HostFacts::probe(&profile.device_paths());
+        let host = s.host_facts(profile, engine.as_ref()).await?;
         checks.extend(crate::plan::hardware_checks(profile, &host, &facts));
         let plan = s.plan_quiet(profile, engine.as_ref()).await?;
-        checks.push(mount_sources(&plan));
+        match engine.as_ref().filter(|e| !e.is_local()) {
+            None => checks.push(mount_sources(&plan)),
+            Some(engine) => checks.push(remote_mounts(&plan, &engine.endpoint.url)),
+        }
         checks.push(security(&plan));
         if let Some(engine) = &engine {
             checks.push(image_check(engine, &plan).await?);
@@ -161,6 +163,30 @@ fn mount_sources(plan: &Plan) -> Check {
         Some(first) => Check::fail(
             "mount sources",
             missing
+                .iter()
+                .map(|p| p.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            first.fix.clone(),
+        ),
+    }
+}
+
+/// On another machine's engine, what a bind mount would name there: the workspace's place
+/// (`remote_path` or a synced volume) and no file of this machine.
+fn remote_mounts(plan: &Plan, engine: &str) -> Check {
+    let problems = crate::plan::remote::mount_problems(plan, engine);
+    match problems.first() {
+        None => Check::ok(
+            "mounts",
+            format!(
+                "the workspace is {} on {engine}; no file of this machine is bind-mounted",
+                plan.container.workspace_host
+            ),
+        ),
+        Some(first) => Check::fail(
+            "mounts",
+            problems
                 .iter()
                 .map(|p| p.message.as_str())
                 .collect::<Vec<_>>()

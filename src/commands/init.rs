@@ -5,6 +5,7 @@ use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::facts::HostFacts;
 use crate::facts::devices::offered_devices;
+use crate::facts::machine_files::LocalFiles;
 use crate::facts::workspace::colcon_packages;
 use crate::files::write_atomic;
 use crate::plan::hardware::gpu;
@@ -159,7 +160,7 @@ fn wizard(mut a: InitAnswers) -> Result<InitAnswers> {
         .interact()
         .map_err(prompt_error)?]
     .to_string();
-    let found = offered_devices();
+    let found = offered_devices(&LocalFiles);
     if !found.is_empty() {
         let picked = MultiSelect::new()
             .with_prompt("Devices to pass through (space toggles)")

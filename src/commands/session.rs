@@ -88,22 +88,23 @@ impl Session {
         Ok(plan)
     }
 
+    /// The facts of the machine the engine runs on: this one's, or, for an engine on another
+    /// machine, what a probe container there reports (when the profile asks for hardware).
+    pub async fn host_facts(
+        &self,
+        profile: &Profile,
+        engine: Option<&Engine>,
+    ) -> Result<HostFacts> {
+        match engine.filter(|e| !e.is_local()) {
+            None => Ok(HostFacts::probe(&profile.device_paths())),
+            Some(engine) => super::machine_facts::of_engine_machine(self.ui, engine, profile).await,
+        }
+    }
+
     /// The same plan, without printing its notices (to compare, or for `doctor`).
     pub async fn plan_quiet(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
         let remote = engine.filter(|e| !e.is_local());
-        let host = match remote {
-            None => HostFacts::probe(&profile.device_paths()),
-            Some(engine) => {
-                let local = HostFacts::probe(&[]).user;
-                let user = engine.remote_user().cloned().unwrap_or(local);
-                let paths: Vec<String> = profile
-                    .device_paths()
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect();
-                HostFacts::remote(user, &paths)
-            }
-        };
+        let host = self.host_facts(profile, engine).await?;
         let facts = self.engine_facts(profile, engine).await?;
         let lock = LockFile::read(&self.workspace.root)?;
         let mut plan = plan::make(PlanInputs {
@@ -246,22 +247,8 @@ async fn ensure_base_for_platform(
     if found.as_deref().map(os_arch) == Some(os_arch(platform)) {
         return Ok(());
     }
-    let (repository, reference) = crate::plan::image::split_reference(base);
-    let auth = crate::facts::credentials::for_registry(crate::facts::credentials::registry_host(
-        repository,
-    ))?;
     s.ui.info(format!("pulling {base} for {platform}"));
-    let mut progress = super::transfer_progress::TransferProgress::new(s.ui);
-    match engine
-        .pull(
-            repository,
-            reference,
-            Some(platform),
-            auth.as_ref(),
-            &mut progress,
-        )
-        .await
-    {
+    match super::image_pull::pull_image(s.ui, engine, base, Some(platform)).await {
         Ok(()) => Ok(()),
         Err(e) => match found {
             // Nothing here under that name: the build says what is missing.

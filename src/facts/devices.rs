@@ -1,39 +1,9 @@
-//! Device nodes on this host: resolving a profile's device path, the majors the kernel has
-//! given drivers, and which devices of a family are present (for "present instead" hints and
-//! for `init`'s choices). One family table serves all three.
+//! Device nodes on a machine: the majors the kernel has given drivers, and which devices of a
+//! family are present (for "present instead" hints and for `init`'s choices), on any
+//! `MachineFiles` (this machine, or another one's probe report). One family table serves both.
 
-use serde::Serialize;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use super::machine_files::MachineFiles;
 use std::path::Path;
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct DeviceNode {
-    /// The path after following symlinks (`/dev/serial/by-id/…` → `/dev/ttyUSB0`).
-    pub real_path: String,
-    pub kind: char,
-    pub major: u32,
-    pub minor: u32,
-    /// The node's owner, group and permission bits: the container user needs the group.
-    pub uid: u32,
-    pub gid: u32,
-    pub mode: u32,
-}
-
-impl DeviceNode {
-    /// Whether a user with `uid` and these groups may open the node for reading and writing.
-    pub fn usable_by(&self, uid: u32, groups: &[u32]) -> bool {
-        let bits = if uid == 0 {
-            return true;
-        } else if uid == self.uid {
-            self.mode >> 6
-        } else if groups.contains(&self.gid) {
-            self.mode >> 3
-        } else {
-            self.mode
-        };
-        bits & 0o6 == 0o6
-    }
-}
 
 /// Families of numbered device nodes a robot uses, and the stable-name directory for each.
 const FAMILIES: &[(&[&str], &str)] = &[
@@ -44,43 +14,10 @@ const FAMILIES: &[(&[&str], &str)] = &[
 /// Families offered by `init` (plain `ttyS*` ports are on every PC and rarely what is meant).
 const OFFERED: &[&str] = &["ttyUSB", "ttyACM", "ttyTHS", "video"];
 
-pub fn resolve_device(path: &Path) -> Option<DeviceNode> {
-    let real = std::fs::canonicalize(path).ok()?;
-    let meta = std::fs::metadata(&real).ok()?;
-    let kind = if meta.file_type().is_char_device() {
-        'c'
-    } else if meta.file_type().is_block_device() {
-        'b'
-    } else {
-        return None;
-    };
-    let rdev = meta.rdev();
-    Some(DeviceNode {
-        real_path: real.display().to_string(),
-        kind,
-        major: (((rdev >> 32) & 0xffff_f000) | ((rdev >> 8) & 0xfff)) as u32,
-        minor: (((rdev >> 12) & 0xffff_ff00) | (rdev & 0xff)) as u32,
-        uid: meta.uid(),
-        gid: meta.gid(),
-        mode: meta.mode() & 0o7777,
-    })
-}
-
-pub fn list_dir(dir: &str) -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path().display().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
 /// `/dev/<prefix><digits>` nodes for each of `prefixes`.
-fn numbered_nodes(prefixes: &[&str]) -> Vec<String> {
-    list_dir("/dev")
+fn numbered_nodes(files: &dyn MachineFiles, prefixes: &[&str]) -> Vec<String> {
+    files
+        .list("/dev")
         .into_iter()
         .filter(|p| {
             let name = Path::new(p)
@@ -97,7 +34,7 @@ fn numbered_nodes(prefixes: &[&str]) -> Vec<String> {
 }
 
 /// Devices of the same family as `path` that are present, for "present instead" hints.
-pub fn similar_devices(path: &str) -> Vec<String> {
+pub fn similar_devices(files: &dyn MachineFiles, path: &str) -> Vec<String> {
     let name = Path::new(path)
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
@@ -108,8 +45,8 @@ pub fn similar_devices(path: &str) -> Vec<String> {
         if prefixes.contains(&stem) || path.starts_with(by_id) {
             // Plain `ttyS*` ports exist on every PC: never a useful suggestion.
             let wanted: Vec<&str> = prefixes.iter().copied().filter(|p| *p != "ttyS").collect();
-            found.extend(numbered_nodes(&wanted));
-            found.extend(list_dir(by_id));
+            found.extend(numbered_nodes(files, &wanted));
+            found.extend(files.list(by_id));
         }
     }
     found.retain(|p| p != path);
@@ -117,12 +54,12 @@ pub fn similar_devices(path: &str) -> Vec<String> {
 }
 
 /// Devices worth offering in `init`: stable names first, then numbered nodes.
-pub fn offered_devices() -> Vec<String> {
+pub fn offered_devices(files: &dyn MachineFiles) -> Vec<String> {
     let mut out: Vec<String> = FAMILIES
         .iter()
-        .flat_map(|(_, by_id)| list_dir(by_id))
+        .flat_map(|(_, by_id)| files.list(by_id))
         .collect();
-    out.extend(numbered_nodes(OFFERED));
+    out.extend(numbered_nodes(files, OFFERED));
     out
 }
 

@@ -1,9 +1,8 @@
 //! Facts about the host that planning needs: the user, its groups, the device majors in use,
 //! the display and sound sockets, the devices a profile asks for. Gathered once, here.
 
-use super::devices::{
-    DeviceNode, list_dir, offered_devices, parse_proc_devices, resolve_device, similar_devices,
-};
+use super::devices::{offered_devices, parse_proc_devices, similar_devices};
+use super::machine_files::{DeviceNode, LocalFiles, MachineFiles};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -57,6 +56,10 @@ pub struct HostFacts {
     pub cdi_nvidia: bool,
     /// Where robodev keeps per-container state on the host (X11 cookies).
     pub state_dir: PathBuf,
+    /// The machine these facts describe when it is not this one (the engine's machine,
+    /// `robot@jetson`), for messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 fn is_socket(p: &Path) -> bool {
@@ -98,92 +101,76 @@ impl HostFacts {
 
     /// Read this machine's facts, resolving the device paths a profile asks for.
     pub fn probe(device_paths: &[&str]) -> HostFacts {
+        let paths: Vec<String> = device_paths.iter().map(|p| p.to_string()).collect();
         let user = Self::current_user();
-        let home = user.home.clone();
-        let groups = parse_groups(&std::fs::read_to_string("/etc/group").unwrap_or_default());
-        let char_majors =
-            parse_proc_devices(&std::fs::read_to_string("/proc/devices").unwrap_or_default());
+        let display = local_display(&user.home);
+        Self::of_machine(&LocalFiles, user, display, &paths, None)
+    }
 
-        let runtime_dir = env_path("XDG_RUNTIME_DIR");
-        let display_var = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty());
-        let x11_socket = display_var
-            .as_deref()
-            .and_then(display_number)
-            .map(|n| PathBuf::from(format!("/tmp/.X11-unix/X{n}")))
-            .filter(|p| is_socket(p));
-        let xauthority = env_path("XAUTHORITY")
-            .or_else(|| Some(home.join(".Xauthority")))
-            .filter(|p| p.is_file());
-        let wayland_socket = std::env::var("WAYLAND_DISPLAY")
-            .ok()
-            .filter(|w| !w.is_empty())
-            .map(|w| {
-                let p = PathBuf::from(&w);
-                if p.is_absolute() {
-                    p
-                } else {
-                    runtime_dir.clone().unwrap_or_default().join(w)
-                }
-            })
-            .filter(|p| is_socket(p));
-        let pulse_socket = std::env::var("PULSE_SERVER")
-            .ok()
-            .and_then(|s| s.strip_prefix("unix:").map(PathBuf::from))
-            .or_else(|| runtime_dir.as_ref().map(|d| d.join("pulse/native")))
-            .filter(|p| is_socket(p));
-        let pulse_cookie = env_path("PULSE_COOKIE")
-            .or_else(|| Some(home.join(".config/pulse/cookie")))
-            .filter(|p| p.is_file());
-        let ssh_agent_socket = env_path("SSH_AUTH_SOCK").filter(|p| is_socket(p));
-        let gitconfig = Some(home.join(".gitconfig")).filter(|p| p.is_file());
-
+    /// The facts of the machine whose files `files` reads, for `user` there: groups, device
+    /// majors, the devices a profile asks for (with what is present instead), GPU nodes.
+    pub fn of_machine(
+        files: &dyn MachineFiles,
+        user: HostUser,
+        display: Display,
+        device_paths: &[String],
+        machine: Option<String>,
+    ) -> HostFacts {
+        let groups = parse_groups(&files.read("/etc/group"));
+        let char_majors = parse_proc_devices(&files.read("/proc/devices"));
         let devices: BTreeMap<String, Option<DeviceNode>> = device_paths
             .iter()
-            .map(|p| (p.to_string(), resolve_device(Path::new(p))))
+            .map(|p| (p.clone(), files.device(p)))
             .collect();
         let device_alternatives = devices
             .iter()
             .filter(|(_, node)| node.is_none())
             .map(|(path, _)| {
-                let similar = similar_devices(path);
+                let similar = similar_devices(files, path);
                 // Nothing of the same family: what serial and video devices are there at all.
                 let found = if similar.is_empty() {
-                    offered_devices()
+                    offered_devices(files)
                 } else {
                     similar
                 };
                 (path.clone(), found)
             })
             .collect();
-        let cdi_nvidia = ["/etc/cdi", "/var/run/cdi"]
+        let cdi_nvidia = ["/etc/cdi", "/run/cdi", "/var/run/cdi"]
             .iter()
-            .flat_map(|d| list_dir(d))
+            .flat_map(|d| files.list(d))
             .any(|p| p.contains("nvidia"));
-
-        let state_dir = state_dir();
-
+        let nvidia_nodes = files
+            .list("/dev")
+            .into_iter()
+            .filter(|p| {
+                Path::new(p)
+                    .file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with("nvidia"))
+            })
+            .collect();
         HostFacts {
             user,
             groups,
             char_majors,
-            display: Display {
-                display: display_var,
-                x11_socket,
-                xauthority,
-                wayland_socket,
-                pulse_socket,
-                pulse_cookie,
-                ssh_agent_socket,
-                gitconfig,
-            },
-            dri_nodes: list_dir("/dev/dri"),
-            nvidia_nodes: list_matching("/dev", "nvidia"),
+            display,
+            dri_nodes: files.list("/dev/dri"),
+            nvidia_nodes,
             devices,
             device_alternatives,
-            run_udev: Path::new("/run/udev").is_dir(),
-            tegra: Path::new("/etc/nv_tegra_release").exists(),
+            run_udev: files.exists("/run/udev"),
+            tegra: files.exists("/etc/nv_tegra_release"),
             cdi_nvidia,
-            state_dir,
+            state_dir: state_dir(),
+            machine,
+        }
+    }
+
+    /// "this host", or the machine the facts were read from.
+    pub fn machine_name(&self) -> String {
+        match &self.machine {
+            Some(m) => m.clone(),
+            None => "this host".to_string(),
         }
     }
 
@@ -198,15 +185,48 @@ pub fn display_number(display: &str) -> Option<u32> {
     after.split('.').next()?.parse().ok()
 }
 
-fn list_matching(dir: &str, prefix: &str) -> Vec<String> {
-    list_dir(dir)
-        .into_iter()
-        .filter(|p| {
-            Path::new(p)
-                .file_name()
-                .is_some_and(|f| f.to_string_lossy().starts_with(prefix))
+/// This machine's display, sound and agent sockets, as this process's environment names them.
+fn local_display(home: &Path) -> Display {
+    let runtime_dir = env_path("XDG_RUNTIME_DIR");
+    let display = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty());
+    let x11_socket = display
+        .as_deref()
+        .and_then(display_number)
+        .map(|n| PathBuf::from(format!("/tmp/.X11-unix/X{n}")))
+        .filter(|p| is_socket(p));
+    let xauthority = env_path("XAUTHORITY")
+        .or_else(|| Some(home.join(".Xauthority")))
+        .filter(|p| p.is_file());
+    let wayland_socket = std::env::var("WAYLAND_DISPLAY")
+        .ok()
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let p = PathBuf::from(&w);
+            if p.is_absolute() {
+                p
+            } else {
+                runtime_dir.clone().unwrap_or_default().join(w)
+            }
         })
-        .collect()
+        .filter(|p| is_socket(p));
+    let pulse_socket = std::env::var("PULSE_SERVER")
+        .ok()
+        .and_then(|s| s.strip_prefix("unix:").map(PathBuf::from))
+        .or_else(|| runtime_dir.as_ref().map(|d| d.join("pulse/native")))
+        .filter(|p| is_socket(p));
+    let pulse_cookie = env_path("PULSE_COOKIE")
+        .or_else(|| Some(home.join(".config/pulse/cookie")))
+        .filter(|p| p.is_file());
+    Display {
+        display,
+        x11_socket,
+        xauthority,
+        wayland_socket,
+        pulse_socket,
+        pulse_cookie,
+        ssh_agent_socket: env_path("SSH_AUTH_SOCK").filter(|p| is_socket(p)),
+        gitconfig: Some(home.join(".gitconfig")).filter(|p| p.is_file()),
+    }
 }
 
 pub fn parse_groups(text: &str) -> BTreeMap<String, u32> {
@@ -229,9 +249,9 @@ pub fn state_dir() -> PathBuf {
 }
 
 impl HostFacts {
-    /// The facts robodev holds about a machine it reaches only through its engine: the user the
-    /// engine's machine knows, and none of this machine's devices, display or sockets.
-    pub fn remote(user: HostUser, device_paths: &[String]) -> HostFacts {
+    /// What robodev knows of a machine it reaches only through its engine, without asking it:
+    /// the user there, and none of this machine's devices, display or sockets.
+    pub fn unprobed(user: HostUser, device_paths: &[String], machine: String) -> HostFacts {
         HostFacts {
             user,
             groups: BTreeMap::new(),
@@ -245,6 +265,7 @@ impl HostFacts {
             tegra: false,
             cdi_nvidia: false,
             state_dir: state_dir(),
+            machine: Some(machine),
         }
     }
 }

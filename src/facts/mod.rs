@@ -8,11 +8,13 @@ pub mod emulation;
 pub mod endpoint;
 pub mod engine;
 pub mod host;
+pub mod machine_files;
+pub mod machine_report;
 pub mod package_xml;
 pub mod sources;
 pub mod workspace;
 
-pub use devices::DeviceNode;
 pub use engine::EngineFacts;
 pub use host::{Display, HostFacts, HostUser};
+pub use machine_files::DeviceNode;
 pub use workspace::Workspace;

@@ -28,6 +28,10 @@ pub struct Mount {
     pub source: String,
     pub target: String,
     pub readonly: bool,
+    /// A system path of the machine the engine runs on (`/dev`, `/run/udev`), named from that
+    /// machine's facts: bound there whichever machine that is, unlike the user's own files.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub machine_path: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -147,7 +151,16 @@ impl ContainerPlan {
             source: source.into(),
             target,
             readonly,
+            machine_path: false,
         });
+    }
+
+    /// Bind a system path of the engine's machine at the same path inside.
+    pub fn push_machine_mount(&mut self, path: &str, readonly: bool) {
+        self.push_mount(MountKind::Bind, path, path, readonly);
+        if let Some(m) = self.mounts.iter_mut().find(|m| m.target == path) {
+            m.machine_path = true;
+        }
     }
 
     /// A host group by name, with its gid on this host when it has one.
@@ -225,10 +238,10 @@ impl ContainerPlan {
 
 /// A throw-away container of robodev's own (the dependency resolver): root, the host network,
 /// the image's entrypoint bypassed, labelled as a run of robodev so `ls` and `clean` skip it.
-pub fn base_for_tool(image: &ImagePlan, purpose: &str) -> ContainerPlan {
+pub fn base_for_tool(image: &str, purpose: &str) -> ContainerPlan {
     ContainerPlan {
         name: String::new(),
-        image: image.tag.clone(),
+        image: image.to_string(),
         user: ContainerUser {
             name: "root".into(),
             uid: 0,

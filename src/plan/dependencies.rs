@@ -302,7 +302,7 @@ pub fn resolver(
     host: &HostRosdep,
 ) -> Result<ResolverPlan> {
     let image = super::image::plan_resolver_image(profile, tooling, renderer)?;
-    let mut container = base_for_tool(&image, "resolve");
+    let mut container = base_for_tool(&image.tag, "resolve");
     for (i, src) in profile.dependencies.sources.iter().enumerate() {
         let name = Path::new(src)
             .file_name()

@@ -75,6 +75,7 @@ pub fn portable_host(profile: &Profile) -> HostFacts {
         tegra: false,
         cdi_nvidia: false,
         state_dir: home.join(".cache/robodev"),
+        machine: None,
     }
 }
 

@@ -17,6 +17,7 @@ pub mod hardware;
 pub mod image;
 pub mod kubernetes;
 pub mod labels;
+pub mod machine_probe;
 pub mod remote;
 pub mod render;
 pub mod sync;

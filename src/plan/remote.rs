@@ -2,7 +2,8 @@
 //! so the workspace is mounted from `workspace.remote_path` (where it already is there: a
 //! clone, NFS), never from this machine's path; any other bind mount of this machine's files is
 //! a problem that stops `up`, with the way out. The user is the one the engine's machine knows
-//! (the ssh user), and this machine's devices and display are not that machine's.
+//! (the ssh user); devices and groups are that machine's (its facts come from a probe there),
+//! and this machine's display and sockets are not used.
 
 use super::Plan;
 use super::container::MountKind;
@@ -18,7 +19,8 @@ pub fn on_remote_engine(plan: &mut Plan, engine: &str, chosen_by: &str) {
     let local_workspace = container.workspace_host.clone();
     container.notices.push(Notice::info(format!(
         "the engine at {engine} ({chosen_by}) is on another machine: the container user is {} \
-         (uid {}) there; this machine's devices, display and sockets are not used",
+         (uid {}) there, and its devices are that machine's; this machine's display and sockets \
+         are not used",
         container.user.name, container.user.uid
     )));
     let synced = plan.profile.workspace_sync && plan.profile.workspace_remote_path.is_none();
@@ -60,30 +62,44 @@ pub fn on_remote_engine(plan: &mut Plan, engine: &str, chosen_by: &str) {
             }
             container.workspace_host = remote.clone();
         }
-        None => container.problems.push(Problem::new(
+        None => {}
+    }
+    let problems = mount_problems(plan, engine);
+    plan.container.problems.extend(problems);
+}
+
+/// What a remote plan would bind-mount from this machine: the workspace when the profile
+/// says neither where it is there nor to sync it, and any other file of this machine
+/// (a system path of the engine's machine, `/dev`, is that machine's and fine).
+pub fn mount_problems(plan: &Plan, engine: &str) -> Vec<Problem> {
+    let container = &plan.container;
+    let mut problems = Vec::new();
+    let workspace = &container.workspace_host;
+    let placed = plan.profile.workspace_sync || plan.profile.workspace_remote_path.is_some();
+    if !placed {
+        problems.push(Problem::new(
             format!(
                 "the engine at {engine} is on another machine: it cannot bind-mount the \
-                 workspace {local_workspace} from this one"
+                 workspace {workspace} from this one"
             ),
             "add `workspace: {remote_path: /path/on/that/machine}` where the workspace is \
              there (a clone, NFS), or `workspace: {sync: true}` to keep a copy there \
              (`robodev sync`), or run robodev on that machine",
-        )),
+        ));
     }
-    let workspace = container.workspace_host.clone();
-    let foreign: Vec<String> = container
+    let foreign = container
         .mounts
         .iter()
-        .filter(|m| m.kind == MountKind::Bind && m.source != workspace)
-        .map(|m| m.source.clone())
-        .collect();
-    for source in foreign {
-        container.problems.push(Problem::new(
+        .filter(|m| m.kind == MountKind::Bind && m.source != *workspace && !m.machine_path);
+    for m in foreign {
+        problems.push(Problem::new(
             format!(
-                "the engine at {engine} is on another machine: the bind mount of {source} \
-                 would name a path there, not this machine's file"
+                "the engine at {engine} is on another machine: the bind mount of {} \
+                 would name a path there, not this machine's file",
+                m.source
             ),
             "use a volume (`type: volume`) for it, or run robodev on that machine",
         ));
     }
+    problems
 }

@@ -257,6 +257,12 @@ impl Profile {
         }
     }
 
+    /// The profile uses the devices of the machine its container runs on (device nodes, the
+    /// GPU, hotplug classes): planning needs that machine's facts.
+    pub fn uses_machine_devices(&self) -> bool {
+        self.gpu != GpuMode::None || !self.devices.is_empty() || !self.hotplug.is_empty()
+    }
+
     /// The host device paths the profile asks for, for host probing.
     pub fn device_paths(&self) -> Vec<&str> {
         self.devices.iter().map(|d| d.path.as_str()).collect()

@@ -92,3 +92,75 @@ fn a_remote_engine_gets_the_remote_path_a_synced_volume_or_a_problem() {
             .contains("workspace.remote_path")
     );
 }
+
+/// A robot's devices come from its probe report, not from this laptop: the node the profile
+/// names is resolved there (by-id symlink → ttyUSB), its group there is added, the hotplug
+/// class binds that machine's /dev (a system path there, not a foreign bind mount), and an
+/// absent device is named with what that machine has instead.
+#[test]
+fn a_remote_plan_takes_the_devices_of_the_engines_machine() {
+    use robodev::facts::HostFacts;
+    use robodev::facts::machine_report::MachineReport;
+    let report = MachineReport::parse(
+        "robodev-machine-report 1
+== read /etc/group
+root:x:0:
+dialout:x:27:robot
+== read /proc/devices
+Character devices:
+188 ttyUSB
+166 ttyACM
+
+== list /dev
+ttyACM4
+ttyUSB0
+== list /dev/serial/by-id
+usb-lidar
+== exists /run/udev
+== device /dev/serial/by-id/usb-lidar
+character special file|bc|0|0|27|660|/host/dev/ttyUSB0
+== device /dev/ttyUSB5
+",
+    )
+    .unwrap();
+    let robot = robodev::facts::HostUser {
+        name: "robot".into(),
+        uid: 4343,
+        gid: 4343,
+        home: "/home/robot".into(),
+    };
+    let yaml = "version: 1\nextends: humble\nname: rover\nworkspace: {sync: true}\n\
+                hotplug: [serial]\ndevices: [/dev/serial/by-id/usb-lidar, /dev/ttyUSB5]\n";
+    let profile = profile_from(yaml).unwrap();
+    let host = HostFacts::of_machine(
+        &report,
+        robot,
+        Default::default(),
+        &profile
+            .device_paths()
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>(),
+        Some("ssh://robot@rover".into()),
+    );
+    let mut plan = plan_for(&profile, &host, &EngineFacts::default()).unwrap();
+    robodev::plan::remote::on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
+    let c = &plan.container;
+    assert_eq!(c.user.uid, 4343);
+    assert!(
+        c.devices
+            .iter()
+            .any(|d| d.host == "/dev/ttyUSB0" && d.container == "/dev/serial/by-id/usb-lidar"),
+        "{:?}",
+        c.devices
+    );
+    assert!(c.group_add.contains(&"27".to_string()), "{:?}", c.group_add);
+    assert!(c.device_cgroup_rules.contains(&"c 188:* rmw".to_string()));
+    assert!(c.mounts.iter().any(|m| m.source == "/dev" && m.machine_path));
+    // Only the absent device stops `up`, named on that machine with what it has instead.
+    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    assert!(c.problems[0].message.contains("/dev/ttyUSB5"));
+    assert!(c.problems[0].message.contains("not present on ssh://robot@rover"));
+    assert!(c.problems[0].fix.contains("/dev/ttyUSB0"), "{}", c.problems[0].fix);
+    assert!(robodev::plan::remote::mount_problems(&plan, "ssh://robot@rover").is_empty());
+}

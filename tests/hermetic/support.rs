@@ -51,6 +51,7 @@ pub fn laptop() -> HostFacts {
         tegra: false,
         cdi_nvidia: false,
         state_dir: "/home/alice/.cache/robodev".into(),
+        machine: None,
     }
 }
 

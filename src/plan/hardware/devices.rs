@@ -21,10 +21,12 @@ fn node(ctx: &Context, index: usize, d: &DeviceSpec) -> Result<Option<DeviceNode
                 .get(&d.path)
                 .cloned()
                 .unwrap_or_default();
+            let machine = ctx.host.machine_name();
             let mut fix = if alternatives.is_empty() {
-                "no serial or video device is present on this host: plug the device in (check \
-                 `dmesg` for it), "
-                    .to_string()
+                format!(
+                    "no serial or video device is present on {machine}: plug the device in \
+                     (check `dmesg` for it), "
+                )
             } else {
                 format!("present instead: {}; ", alternatives.join(", "))
             };
@@ -33,7 +35,7 @@ fn node(ctx: &Context, index: usize, d: &DeviceSpec) -> Result<Option<DeviceNode
             );
             Err(Problem::new(
                 format!(
-                    "device {} (devices[{index}] at {}) is not present on this host",
+                    "device {} (devices[{index}] at {}) is not present on {machine}",
                     d.path, d.declared_at
                 ),
                 fix,

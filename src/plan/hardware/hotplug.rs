@@ -7,7 +7,7 @@
 
 use super::feature::{Check, Context, Feature};
 use crate::notice::Notice;
-use crate::plan::container::{ContainerPlan, MountKind};
+use crate::plan::container::ContainerPlan;
 use crate::profile::HotplugClass;
 
 pub struct Hotplug;
@@ -101,15 +101,15 @@ impl Feature for Hotplug {
             return;
         }
         if mounted_dev {
-            plan.push_mount(MountKind::Bind, "/dev", "/dev", false);
+            plan.push_machine_mount("/dev", false);
         } else {
             for class in classes {
                 let m = class_info(*class).mount;
-                plan.push_mount(MountKind::Bind, m, m, false);
+                plan.push_machine_mount(m, false);
             }
         }
         if ctx.host.run_udev {
-            plan.push_mount(MountKind::Bind, "/run/udev", "/run/udev", true);
+            plan.push_machine_mount("/run/udev", true);
         }
     }
 
