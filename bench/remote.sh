@@ -75,6 +75,16 @@ median_ms() {
 }
 ex=$(median_ms as_dev "$R" --host "$HOST" exec -- true)
 dex=$(median_ms as_dev docker -H "$HOST" exec "$CTR" true)
+as_dev "$R" -q --host "$HOST" down
+
+# A profile that uses the robot's devices: its facts come from a probe container there.
+mknod "$B/ttyUSB9" c 188 9 && chmod 666 "$B/ttyUSB9"
+printf 'version: 1\nname: benchremote\nextends: debian\nworkspace: {remote_path: /home/robot/benchws}\ndevices: [{path: %s, as: /dev/lidar}]\n' "$B/ttyUSB9" >"$WS/robodev.yaml"
+as_dev "$R" -q --host "$HOST" up -d
+CTR="$(as_dev "$R" --host "$HOST" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["container"])')"
+exd=$(median_ms as_dev "$R" --host "$HOST" exec -- true)
+dexd=$(median_ms as_dev docker -H "$HOST" exec "$CTR" true)
+as_dev "$R" -q --host "$HOST" down
 
 # A synced workspace of 5,000 files: the first copy (inside `up -d`, as robodev reports it), then
 # `robodev sync` after one file changed.
@@ -104,6 +114,8 @@ printf '| %-44s | %10s | %9s | %5s |\n' "operation (engine over ssh)" "robodev m
 printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "------------" "-----------" "-------"
 printf '| %-44s | %10s | %9s | %5s |\n' "exec -- true vs docker -H ssh://… exec true" "$ex" "$dex" \
   "$(awk -v a="$ex" -v b="$dex" 'BEGIN{printf "%.2f", a/b}')"
+printf '| %-44s | %10s | %9s | %5s |\n' "the same, profile with a device of the robot" "$exd" "$dexd" \
+  "$(awk -v a="$exd" -v b="$dexd" 'BEGIN{printf "%.2f", a/b}')"
 printf '| %-44s | %10s | %9s | %5s |\n' "re-sync after one edit (5,000 files; $sent sent)" "$rs" "-" "-"
 echo
 echo "first sync inside up -d: $first"

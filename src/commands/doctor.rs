@@ -1,5 +1,6 @@
 //! `robodev doctor`: one line per check, ✓/✗ and the fix; non-zero when a required check fails.
 
+use super::machine_facts::Freshness;
 use super::session::Session;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -110,9 +111,11 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
         None => {}
     }
     if let Some(profile) = &profile {
-        let host = s.host_facts(profile, engine.as_ref()).await?;
+        let host = s
+            .host_facts(profile, engine.as_ref(), Freshness::Now)
+            .await?;
         checks.extend(crate::plan::hardware_checks(profile, &host, &facts));
-        let plan = s.plan_quiet(profile, engine.as_ref()).await?;
+        let plan = s.plan_on(profile, engine.as_ref(), &host).await?;
         match engine.as_ref().filter(|e| !e.is_local()) {
             None => checks.push(mount_sources(&plan)),
             Some(engine) => checks.push(remote_mounts(&plan, &engine.endpoint.url)),
@@ -180,7 +183,12 @@ fn remote_mounts(plan: &Plan, engine: &str) -> Check {
         None => Check::ok(
             "mounts",
             format!(
-                "the workspace is {} on {engine}; no file of this machine is bind-mounted",
+                "the workspace is {} {} on {engine}; no file of this machine is bind-mounted",
+                if super::sync::is_synced(plan) {
+                    "the synced volume"
+                } else {
+                    "at"
+                },
                 plan.container.workspace_host
             ),
         ),

@@ -120,7 +120,7 @@ pub async fn up(
     // Before building: a missing device or display is reported in a second, not after minutes.
     plan.container.require_host()?;
     let plan = if ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await? {
-        s.plan_quiet(&profile, Some(&engine)).await?
+        s.plan_recent(&profile, Some(&engine)).await?
     } else {
         plan
     };

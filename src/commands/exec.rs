@@ -22,7 +22,7 @@ async fn require_running(
     let Some(state) = our_container(engine, &exec.container).await? else {
         return Err(Error::no_environment(&profile.name));
     };
-    let plan = s.plan_quiet(profile, Some(engine)).await.ok();
+    let plan = s.plan_recent(profile, Some(engine)).await.ok();
     let stale = plan.as_ref().and_then(|plan| {
         let wanted = plan.container.labels.get(labels::CONFIG);
         (state.labels.get(labels::CONFIG) != wanted).then(|| {
@@ -37,9 +37,10 @@ async fn require_running(
         s.ui.warn(hint);
     }
     if !state.running {
+        // Starting it needs the devices there now, not a report of minutes ago.
         let plan = match plan {
-            Some(plan) => plan,
-            None => s.plan(profile, Some(engine)).await?,
+            Some(plan) if engine.is_local() => plan,
+            _ => s.plan(profile, Some(engine)).await?,
         };
         plan.container.require_host()?;
         prepare_start(s, &plan)?;

@@ -138,7 +138,7 @@ pub async fn images(s: &Session, json: bool) -> Result<i32> {
 async fn current(s: &Session, reference: Option<&str>) -> Result<(Engine, Plan, ImageIdentity)> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
-    let plan = s.plan_quiet(&profile, Some(&engine)).await?;
+    let plan = s.plan_recent(&profile, Some(&engine)).await?;
     let identity = engine.identity(&plan.image.tag).await?.ok_or_else(|| {
         Error::usage_with_help(
             format!(

@@ -2,7 +2,9 @@
 //! through that engine, never from this machine. The user is the one the engine's machine
 //! knows (the ssh user); its groups, device majors, device nodes and GPU come from a
 //! throw-away probe container there (`plan/machine_probe.rs`), run only when the profile uses
-//! the machine's devices, so a profile without hardware costs no extra round trips.
+//! the machine's devices, so a profile without hardware costs no extra round trips. A fresh
+//! report is kept for a few minutes, for what only compares (is the container stale? which
+//! volume is synced?): `exec` then costs no probe; creating or starting a container probes.
 
 use super::image_pull::pull_image;
 use crate::engine::Engine;
@@ -13,7 +15,24 @@ use crate::plan::labels;
 use crate::profile::Profile;
 use crate::ui::Ui;
 
-pub async fn of_engine_machine(ui: Ui, engine: &Engine, profile: &Profile) -> Result<HostFacts> {
+/// How recent the machine's facts must be.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Freshness {
+    /// Asked now: before a container is created or started, and for `doctor`.
+    Now,
+    /// A report of the last few minutes will do (comparing plans, naming things).
+    Recent,
+}
+
+/// How long a report stands in for a fresh one where `Recent` will do.
+const RECENT: std::time::Duration = std::time::Duration::from_secs(600);
+
+pub async fn of_engine_machine(
+    ui: Ui,
+    engine: &Engine,
+    profile: &Profile,
+    freshness: Freshness,
+) -> Result<HostFacts> {
     let user = engine
         .remote_user()
         .cloned()
@@ -27,8 +46,65 @@ pub async fn of_engine_machine(ui: Ui, engine: &Engine, profile: &Profile) -> Re
     if !profile.uses_machine_devices() {
         return Ok(HostFacts::unprobed(user, &paths, machine));
     }
+    let kept = report_file(&machine);
+    let recent = match freshness {
+        Freshness::Recent => recent_report(&kept).filter(|r| r.covers(&paths)),
+        Freshness::Now => None,
+    };
+    let report = match recent {
+        Some(report) => report,
+        None => {
+            let (report, text) = probe(ui, engine, profile, &machine, &paths).await?;
+            // Only a speed-up: a report that cannot be kept is asked again next time.
+            if let Some(dir) = kept.parent()
+                && std::fs::create_dir_all(dir).is_ok()
+            {
+                let _ = crate::files::write_atomic(&kept, &text);
+            }
+            report
+        }
+    };
+    Ok(HostFacts::of_machine(
+        &report,
+        user,
+        Default::default(),
+        &paths,
+        Some(machine),
+    ))
+}
+
+/// Where the last report of the machine behind `engine_url` is kept.
+fn report_file(engine_url: &str) -> std::path::PathBuf {
+    use sha2::{Digest, Sha256};
+    let key = hex::encode(Sha256::digest(engine_url.as_bytes()));
+    crate::facts::host::state_dir()
+        .join("machines")
+        .join(format!("{}.report", &key[..16]))
+}
+
+fn recent_report(path: &std::path::Path) -> Option<MachineReport> {
+    let age = std::fs::metadata(path)
+        .ok()?
+        .modified()
+        .ok()?
+        .elapsed()
+        .ok()?;
+    if age > RECENT {
+        return None;
+    }
+    MachineReport::parse(&std::fs::read_to_string(path).ok()?)
+}
+
+/// Run the probe on the engine's machine: its report, and the text to keep.
+async fn probe(
+    ui: Ui,
+    engine: &Engine,
+    profile: &Profile,
+    machine: &str,
+    paths: &[String],
+) -> Result<(MachineReport, String)> {
     let image = probe_image(ui, engine, profile).await?;
-    let probe = crate::plan::machine_probe::probe(&image, &paths);
+    let probe = crate::plan::machine_probe::probe(&image, paths);
     ui.note(format!(
         "reading the devices of {machine} (a probe container of {image})"
     ));
@@ -48,13 +124,7 @@ pub async fn of_engine_machine(ui: Ui, engine: &Engine, profile: &Profile) -> Re
                     .into(),
             ),
         })?;
-    Ok(HostFacts::of_machine(
-        &report,
-        user,
-        Default::default(),
-        &paths,
-        Some(machine),
-    ))
+    Ok((report, out.stdout))
 }
 
 /// An image the engine has that can run the probe: the profile's base image, else an image

@@ -3,6 +3,7 @@
 
 use super::build_lock::BuildLock;
 use super::build_progress::BuildProgress;
+use super::machine_facts::{Freshness, of_engine_machine};
 use crate::cli::{BuildFlags, GlobalArgs};
 use crate::engine::{BuildOptions, BuildOutput, ContainerState, Engine};
 use crate::error::{Error, Result};
@@ -89,27 +90,45 @@ impl Session {
     }
 
     /// The facts of the machine the engine runs on: this one's, or, for an engine on another
-    /// machine, what a probe container there reports (when the profile asks for hardware).
+    /// machine, what a probe container there reports (when the profile uses its devices).
     pub async fn host_facts(
         &self,
         profile: &Profile,
         engine: Option<&Engine>,
+        freshness: Freshness,
     ) -> Result<HostFacts> {
         match engine.filter(|e| !e.is_local()) {
             None => Ok(HostFacts::probe(&profile.device_paths())),
-            Some(engine) => super::machine_facts::of_engine_machine(self.ui, engine, profile).await,
+            Some(engine) => of_engine_machine(self.ui, engine, profile, freshness).await,
         }
     }
 
     /// The same plan, without printing its notices (to compare, or for `doctor`).
     pub async fn plan_quiet(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
+        let host = self.host_facts(profile, engine, Freshness::Now).await?;
+        self.plan_on(profile, engine, &host).await
+    }
+
+    /// The plan, quiet, from the engine machine's recent facts: for comparing with what
+    /// exists and naming things, never for creating or starting a container.
+    pub async fn plan_recent(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
+        let host = self.host_facts(profile, engine, Freshness::Recent).await?;
+        self.plan_on(profile, engine, &host).await
+    }
+
+    /// The plan for these facts of the engine's machine, quiet.
+    pub async fn plan_on(
+        &self,
+        profile: &Profile,
+        engine: Option<&Engine>,
+        host: &HostFacts,
+    ) -> Result<Plan> {
         let remote = engine.filter(|e| !e.is_local());
-        let host = self.host_facts(profile, engine).await?;
         let facts = self.engine_facts(profile, engine).await?;
         let lock = LockFile::read(&self.workspace.root)?;
         let mut plan = plan::make(PlanInputs {
             profile,
-            host: &host,
+            host,
             engine: &facts,
             workspace: &self.workspace,
             templates: self.global.templates.clone(),

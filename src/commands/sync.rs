@@ -156,7 +156,7 @@ pub async fn pull(s: &Session, engine: &Engine, plan: &Plan, paths: &[String]) -
 pub async fn sync(s: &Session, reference: Option<&str>, pull_paths: Vec<String>) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = Engine::connect().await?;
-    let plan = s.plan_quiet(&profile, Some(&engine)).await?;
+    let plan = s.plan_recent(&profile, Some(&engine)).await?;
     if !is_synced(&plan) {
         return Err(Error::usage_with_help(
             format!(

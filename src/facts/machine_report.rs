@@ -75,6 +75,12 @@ impl MachineReport {
         Some(report)
     }
 
+    /// Whether the report answers for each of these device paths (a kept report may have
+    /// been made for another profile's devices).
+    pub fn covers(&self, device_paths: &[String]) -> bool {
+        device_paths.iter().all(|p| self.devices.contains_key(p))
+    }
+
     fn add(&mut self, kind: &str, path: String, body: &[&str]) {
         match kind {
             "read" => {

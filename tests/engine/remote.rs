@@ -308,7 +308,15 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     };
     add_user("robot", 4343);
     add_user("robot-nodocker", 4344);
-    let remote = PrivateEngine::start();
+    // A serial port only the robot has: a node on a tmpfs in its engine's mount namespace,
+    // mounted over a directory that is empty here.
+    let robot_dev = Path::new("/tmp").join(format!("robodev-robot-dev-{}", std::process::id()));
+    std::fs::create_dir_all(&robot_dev).unwrap();
+    let lidar = format!("{}/ttyUSB9", robot_dev.display());
+    let remote = PrivateEngine::start_on_machine(&format!(
+        "mount -t tmpfs tmpfs {dir}\nmknod {lidar} c 188 9\nchgrp dialout {lidar}\nchmod 660 {lidar}",
+        dir = robot_dev.display()
+    ));
     remote.load("debian:bookworm");
     let sshd = Sshd::start();
 
@@ -475,6 +483,56 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     let volumes = stdout(&remote.docker(&["volume", "ls", "-q"]));
     assert!(!volumes.contains("workspace"), "{volumes}");
 
+    // The robot's own devices: the node is not here, and robodev does not look here for it.
+    // A probe container on the robot's engine finds it; `doctor` judges it for robot's uid,
+    // and the container gets it with its group there.
+    assert!(!Path::new(&lidar).exists());
+    std::fs::write(
+        ws.path().join("robodev.yaml"),
+        format!(
+            "version: 1\nname: onrobot\nextends: debian\nsecurity: {{sudo: false}}\n\
+             dependencies: {{ccache: false}}\nworkspace: {{sync: true}}\n\
+             devices: [{{path: {lidar}, as: /dev/lidar}}]\n"
+        ),
+    )
+    .unwrap();
+    give_to(developer, ws.path());
+    let here = as_user(developer, ws.path(), &bin(), &["doctor"]);
+    assert!(
+        stdout(&here).contains(&format!("device {lidar} (devices[0] at")),
+        "{}",
+        stdout(&here)
+    );
+    assert!(stdout(&here).contains("not present on this host"));
+    let out = robodev(&["doctor"]);
+    assert!(
+        stdout(&out).contains(&format!(
+            "device {lidar}: present ({lidar} 188:9), usable by the container user"
+        )),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("the devices below are that machine's"),
+        "{}",
+        stdout(&out)
+    );
+    let out = robodev(&["up", "-d"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let seen = inside("stat -c '%t:%T %g' /dev/lidar; id -G");
+    let mut lines = seen.lines();
+    assert_eq!(lines.next(), Some("bc:9 20"), "{seen}");
+    assert!(
+        lines
+            .next()
+            .unwrap_or_default()
+            .split(' ')
+            .any(|g| g == "20"),
+        "robot's container user has the node's group (dialout there): {seen}"
+    );
+    assert!(robodev(&["down", "--volumes"]).status.success());
+
     // Each failure in seconds, with its own message.
     for (user, needle) in [("root", "refused"), ("robot-nodocker", "no docker CLI")] {
         let started = Instant::now();
@@ -496,4 +554,6 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
         );
     }
     let _ = std::fs::remove_dir_all(remote_ws);
+    drop(remote);
+    let _ = std::fs::remove_dir(&robot_dev);
 }

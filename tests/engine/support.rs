@@ -287,6 +287,9 @@ pub struct PrivateEngine {
     dir: PathBuf,
     child: Option<Child>,
     extra: Vec<String>,
+    /// Shell lines run as root in the daemon's own mount namespace before it starts: what
+    /// that "machine" has and this one does not (a device node on a tmpfs only it sees).
+    machine_setup: Option<String>,
 }
 
 impl PrivateEngine {
@@ -296,6 +299,16 @@ impl PrivateEngine {
 
     /// With more `dockerd` arguments (another `-H` with TLS, say).
     pub fn start_with(extra: Vec<String>) -> PrivateEngine {
+        PrivateEngine::launched(extra, None)
+    }
+
+    /// A daemon in a mount namespace of its own, prepared by `setup` (shell, as root): the
+    /// paths it and its containers see differ from this machine's where `setup` mounts.
+    pub fn start_on_machine(setup: &str) -> PrivateEngine {
+        PrivateEngine::launched(Vec::new(), Some(setup.to_string()))
+    }
+
+    fn launched(extra: Vec<String>, machine_setup: Option<String>) -> PrivateEngine {
         let dir = PathBuf::from(format!(
             "/tmp/rd-{}-{}",
             std::process::id(),
@@ -306,6 +319,7 @@ impl PrivateEngine {
             dir,
             child: None,
             extra,
+            machine_setup,
         };
         engine.launch();
         engine
@@ -317,7 +331,17 @@ impl PrivateEngine {
 
     pub fn launch(&mut self) {
         let d = &self.dir;
-        let child = Command::new("dockerd")
+        let mut command = match &self.machine_setup {
+            None => Command::new("dockerd"),
+            Some(setup) => {
+                let mut c = Command::new("unshare");
+                c.args(["--mount", "--propagation", "private", "sh", "-ec"])
+                    .arg(format!("{setup}\nexec dockerd \"$@\""))
+                    .arg("dockerd");
+                c
+            }
+        };
+        let child = command
             .arg("-H")
             .arg(self.host())
             .arg(format!("--data-root={}/data", d.display()))

@@ -156,11 +156,23 @@ character special file|bc|0|0|27|660|/host/dev/ttyUSB0
     );
     assert!(c.group_add.contains(&"27".to_string()), "{:?}", c.group_add);
     assert!(c.device_cgroup_rules.contains(&"c 188:* rmw".to_string()));
-    assert!(c.mounts.iter().any(|m| m.source == "/dev" && m.machine_path));
+    assert!(
+        c.mounts
+            .iter()
+            .any(|m| m.source == "/dev" && m.machine_path)
+    );
     // Only the absent device stops `up`, named on that machine with what it has instead.
     assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
     assert!(c.problems[0].message.contains("/dev/ttyUSB5"));
-    assert!(c.problems[0].message.contains("not present on ssh://robot@rover"));
-    assert!(c.problems[0].fix.contains("/dev/ttyUSB0"), "{}", c.problems[0].fix);
+    assert!(
+        c.problems[0]
+            .message
+            .contains("not present on ssh://robot@rover")
+    );
+    assert!(
+        c.problems[0].fix.contains("/dev/ttyUSB0"),
+        "{}",
+        c.problems[0].fix
+    );
     assert!(robodev::plan::remote::mount_problems(&plan, "ssh://robot@rover").is_empty());
 }
