@@ -141,11 +141,23 @@ impl Session {
                     .missing_bind_sources(|p| std::path::Path::new(p).exists());
                 plan.container.problems.extend(missing);
             }
-            Some(engine) => crate::plan::remote::on_remote_engine(
-                &mut plan,
-                &engine.endpoint.url,
-                &engine.endpoint.chosen_by,
-            ),
+            Some(engine) => {
+                crate::plan::remote::on_remote_engine(
+                    &mut plan,
+                    &engine.endpoint.url,
+                    &engine.endpoint.chosen_by,
+                );
+                if engine.remote_user().is_none() {
+                    let user = &plan.container.user;
+                    plan.container.notices.push(Notice::warning(format!(
+                        "the engine at {} does not say who you are on its machine: the \
+                         container user has this machine's uid {} and gid {}, and files it \
+                         writes there belong to that uid (reach the engine as ssh://USER@HOST \
+                         to run as USER there)",
+                        engine.endpoint.url, user.uid, user.gid
+                    )));
+                }
+            }
         }
         Ok(plan)
     }
