@@ -107,11 +107,12 @@ impl Engine {
             .map(|(name, _)| name)
             .collect();
         insecure_registries.sort();
-        let rootless = info
+        let docker_rootless = info
             .security_options
             .unwrap_or_default()
             .iter()
             .any(|o| o.contains("rootless"));
+        let root_dir = info.docker_root_dir.unwrap_or_default();
         let version = limited(QUICK, action, self.docker.version())
             .await?
             .map_err(|e| api_error(action, e))?;
@@ -121,6 +122,8 @@ impl Engine {
             .into_iter()
             .find(|c| c.name.contains("Podman"))
             .map(|c| c.version);
+        let rootless = docker_rootless
+            || podman.is_some() && crate::facts::engine::podman_store_is_a_users(&root_dir);
         Ok(EngineFacts {
             podman,
             rootless,

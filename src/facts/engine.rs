@@ -39,6 +39,14 @@ impl EngineFacts {
     }
 }
 
+/// Podman says it is rootless only in a field of its own (`Rootless`, which the Docker API and
+/// so bollard do not have), not in `SecurityOptions` as Docker does. Its store tells: a rootful
+/// Podman keeps images in `/var/lib/containers`, a user's Podman under that user's home
+/// (`~/.local/share/containers/storage`, or wherever `rootless_storage_path` says).
+pub fn podman_store_is_a_users(docker_root_dir: &str) -> bool {
+    !docker_root_dir.is_empty() && !docker_root_dir.starts_with("/var/lib/containers")
+}
+
 pub fn api_at_least(version: &str, major: u32, minor: u32) -> bool {
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
@@ -48,6 +56,15 @@ pub fn api_at_least(version: &str, major: u32, minor: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_podman_store_in_a_home_is_rootless() {
+        assert!(podman_store_is_a_users(
+            "/home/robot/.local/share/containers/storage"
+        ));
+        assert!(!podman_store_is_a_users("/var/lib/containers/storage"));
+        assert!(!podman_store_is_a_users(""));
+    }
 
     #[test]
     fn api_versions() {
