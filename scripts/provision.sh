@@ -36,6 +36,10 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
 command -v podman >/dev/null 2>&1 || need_pkgs+=(podman)
 [ -x /usr/libexec/podman/catatonit ] || need_pkgs+=(catatonit)
+# Rootless Podman: subordinate ids (newuidmap), storage on fuse-overlayfs, setpriv (util-linux).
+command -v newuidmap >/dev/null 2>&1 || need_pkgs+=(uidmap)
+command -v fuse-overlayfs >/dev/null 2>&1 || need_pkgs+=(fuse-overlayfs)
+command -v slirp4netns >/dev/null 2>&1 || need_pkgs+=(slirp4netns)
 # Mounted before qemu-user-static is installed, so its package registers the interpreters.
 [ -e /proc/sys/fs/binfmt_misc/status ] || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -128,3 +132,6 @@ podman run --rm --network host --pull never debian:bookworm true >/dev/null 2>&1
 podman run --rm --network host --pull never debian:bookworm true >/dev/null \
   || { log "podman cannot run a container here"; exit 1; }
 log "podman $(podman --version | awk '{print $3}') runs containers"
+# fuse-overlayfs opens /dev/fuse as the user (a desktop's udev rule makes it 0666; a bare VM's
+# devtmpfs leaves it 0600).
+[ -c /dev/fuse ] && as_root chmod 666 /dev/fuse

@@ -1,6 +1,6 @@
 //! The lifecycle against Podman's Docker-compatible service (Debian's podman, rootful, on a
 //! socket of its own): build through the classic build endpoint, up, exec, stop/up, status,
-//! ls, down; doctor names Podman.
+//! ls, down; doctor names Podman. And a user's own rootless Podman: keep-id, files the user's.
 
 use crate::support::*;
 use std::process::{Command, Stdio};
@@ -123,4 +123,124 @@ fn the_lifecycle_passes_against_podman() {
     // robodev's image is Podman's now: a second up makes no build.
     let out = run(&["build"]);
     assert!(stderr(&out).contains("up to date"), "{}", stderr(&out));
+}
+
+/// A user's own Podman service, rootless (user namespaces from /etc/subuid, storage on
+/// fuse-overlayfs in a directory of the test's): robodev sees that it is rootless and maps the
+/// user with keep-id, so the container user is the user's uid and what it writes in the
+/// workspace is the user's here.
+#[test]
+fn the_lifecycle_passes_against_a_users_rootless_podman() {
+    if !engine() || !is_root() {
+        return;
+    }
+    let Some(user) = ordinary_user() else {
+        return;
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("robodev-rootless-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let d = dir.path();
+    let conf = d.join("storage.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[storage]\ndriver = \"overlay\"\nrunroot = \"{d}/run\"\ngraphroot = \"{d}/storage\"\n\
+             [storage.options.overlay]\nmount_program = \"/usr/bin/fuse-overlayfs\"\n",
+            d = d.display()
+        ),
+    )
+    .unwrap();
+    let xdg = d.join("xdg");
+    std::fs::create_dir_all(&xdg).unwrap();
+    assert!(
+        Command::new("docker")
+            .args(["save", "-o"])
+            .arg(d.join("base.tar"))
+            .arg("debian:bookworm")
+            .status()
+            .unwrap()
+            .success()
+    );
+    give_to(user, d);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&xdg, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let socket = d.join("podman.sock");
+    let env = [
+        ("HOME", format!("/home/{user}")),
+        ("USER", user.to_string()),
+        ("XDG_RUNTIME_DIR", xdg.display().to_string()),
+        ("CONTAINERS_STORAGE_CONF", conf.display().to_string()),
+        ("DOCKER_HOST", format!("unix://{}", socket.display())),
+        ("NO_COLOR", "1".to_string()),
+    ];
+    // As the user, without a session in between (setpriv execs): killing it stops Podman.
+    let as_the_user = |program: &str| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid", user, "--regid", user, "--init-groups", program])
+            .envs(env.iter().map(|(k, v)| (k, v.as_str())))
+            .current_dir(d);
+        c
+    };
+    let loaded = as_the_user("podman")
+        .args(["load", "-q", "-i"])
+        .arg(d.join("base.tar"))
+        .output()
+        .unwrap();
+    assert!(loaded.status.success(), "{}", stderr(&loaded));
+    let service = as_the_user("podman")
+        .args(["system", "service", "--time=0"])
+        .arg(format!("unix://{}", socket.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("podman");
+    let _service = Background(service);
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let ws = Ws::new("version: 1\nname: rootless\nextends: debian\n");
+    give_to(user, ws.path());
+    let robodev = |args: &[&str]| {
+        let out = as_the_user(bin().to_str().unwrap())
+            .args(args)
+            .current_dir(ws.path())
+            .output()
+            .unwrap();
+        eprintln!("$ robodev {args:?}\n{}{}", stdout(&out), stderr(&out));
+        out
+    };
+    let out = robodev(&["doctor"]);
+    assert!(
+        stdout(&out).contains("Podman 4") && stdout(&out).contains("rootless"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(robodev(&["up", "-d"]).status.success());
+    let out = robodev(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "id -u; touch \"$ROBODEV_WORKSPACE/from-rootless\" && echo wrote",
+    ]);
+    assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), ["4242", "wrote"]);
+    let made = std::fs::metadata(ws.path().join("from-rootless")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&made),
+        4242,
+        "keep-id: the file is the user's here, not a subordinate uid's"
+    );
+    assert!(robodev(&["stop"]).status.success());
+    assert!(robodev(&["up", "-d"]).status.success());
+    assert!(robodev(&["exec", "--", "true"]).status.success());
+    assert!(stdout(&robodev(&["ls"])).contains("robodev-rootless"));
+    assert!(robodev(&["down"]).status.success());
+    assert!(!stdout(&robodev(&["ls"])).contains("robodev-rootless"));
+    assert!(ws.path().join("from-rootless").exists());
 }
