@@ -178,39 +178,34 @@ fn mount_sources(plan: &Plan) -> Check {
     let missing = plan
         .container
         .missing_bind_sources(|p| std::path::Path::new(p).exists());
-    match missing.first() {
-        None => Check::ok("mount sources", "every bind-mount source exists"),
-        Some(first) => Check::fail(
-            "mount sources",
-            missing
-                .iter()
-                .map(|p| p.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
-            first.fix.clone(),
-        ),
-    }
+    check_of("mount sources", &missing, "every bind-mount source exists")
 }
 
 /// On another machine's engine, what a bind mount would name there: the workspace's place
 /// (`remote_path` or a synced volume) and no file of this machine.
 fn remote_mounts(plan: &Plan, engine: &str) -> Check {
-    let problems = crate::plan::remote::mount_problems(plan, engine);
-    match problems.first() {
-        None => Check::ok(
-            "mounts",
-            format!(
-                "the workspace is {} {} on {engine}; no file of this machine is bind-mounted",
-                if super::sync::is_synced(plan) {
-                    "the synced volume"
-                } else {
-                    "at"
-                },
-                plan.container.workspace_host
-            ),
+    let place = if super::sync::is_synced(plan) {
+        "the synced volume"
+    } else {
+        "at"
+    };
+    check_of(
+        "mounts",
+        &crate::plan::remote::mount_problems(plan, engine),
+        &format!(
+            "the workspace is {place} {} on {engine}; no file of this machine is bind-mounted",
+            plan.container.workspace_host
         ),
+    )
+}
+
+/// One line for a list of problems: ok with `fine` when there are none, else each problem
+/// and the first one's fix.
+fn check_of(name: &str, problems: &[crate::notice::Problem], fine: &str) -> Check {
+    match problems.first() {
+        None => Check::ok(name, fine),
         Some(first) => Check::fail(
-            "mounts",
+            name,
             problems
                 .iter()
                 .map(|p| p.message.as_str())
