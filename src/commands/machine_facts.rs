@@ -31,6 +31,7 @@ pub async fn of_engine_machine(
     ui: Ui,
     engine: &Engine,
     profile: &Profile,
+    base: &str,
     freshness: Freshness,
 ) -> Result<HostFacts> {
     let user = engine
@@ -54,7 +55,7 @@ pub async fn of_engine_machine(
     let report = match recent {
         Some(report) => report,
         None => {
-            let (report, text) = probe(ui, engine, profile, &machine, &paths).await?;
+            let (report, text) = probe(ui, engine, profile, base, &machine, &paths).await?;
             // Only a speed-up: a report that cannot be kept is asked again next time.
             if let Some(dir) = kept.parent()
                 && std::fs::create_dir_all(dir).is_ok()
@@ -100,10 +101,11 @@ async fn probe(
     ui: Ui,
     engine: &Engine,
     profile: &Profile,
+    base: &str,
     machine: &str,
     paths: &[String],
 ) -> Result<(MachineReport, String)> {
-    let image = probe_image(ui, engine, profile).await?;
+    let image = probe_image(ui, engine, profile, base).await?;
     let probe = crate::plan::machine_probe::probe(&image, paths);
     ui.note(format!(
         "reading the devices of {machine} (a probe container of {image})"
@@ -127,13 +129,13 @@ async fn probe(
     Ok((report, out.stdout))
 }
 
-/// An image the engine has that can run the probe: the profile's base image, else an image
-/// robodev built for this profile there (a robot loaded from a bundle has no base image),
-/// else the base image pulled (the first build needs it anyway).
-async fn probe_image(ui: Ui, engine: &Engine, profile: &Profile) -> Result<String> {
-    let base = &profile.base_image;
+/// An image the engine has that can run the probe: the base image the build uses (`base`, by
+/// its locked digest when the workspace has a lock), else an image robodev built for this
+/// profile there (a robot loaded from a bundle has no base image), else `base` pulled (the
+/// first build needs it anyway).
+async fn probe_image(ui: Ui, engine: &Engine, profile: &Profile, base: &str) -> Result<String> {
     if engine.image_exists(base).await? {
-        return Ok(base.clone());
+        return Ok(base.to_string());
     }
     let built = engine
         .labelled_images()
@@ -149,5 +151,5 @@ async fn probe_image(ui: Ui, engine: &Engine, profile: &Profile) -> Result<Strin
         engine.endpoint.url
     ));
     pull_image(ui, engine, base, None).await?;
-    Ok(base.clone())
+    Ok(base.to_string())
 }

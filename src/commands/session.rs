@@ -99,7 +99,12 @@ impl Session {
     ) -> Result<HostFacts> {
         match engine.filter(|e| !e.is_local()) {
             None => Ok(HostFacts::probe(&profile.device_paths())),
-            Some(engine) => of_engine_machine(self.ui, engine, profile, freshness).await,
+            Some(engine) => {
+                // The probe runs the base image the build would use: the locked digest.
+                let lock = LockFile::read(&self.workspace.root)?;
+                let base = plan::Pins::of(&lock, profile).from_reference(profile);
+                of_engine_machine(self.ui, engine, profile, &base, freshness).await
+            }
         }
     }
 
