@@ -114,26 +114,9 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
         let host = s
             .host_facts(profile, engine.as_ref(), Freshness::Now)
             .await?;
-        let remote = engine.as_ref().filter(|e| !e.is_local());
-        let (headless, left_out) = profile.without_display();
-        match remote {
-            Some(engine) if !left_out.is_empty() => {
-                checks.extend(crate::plan::hardware_checks(&headless, &host, &facts));
-                checks.push(Check::warn(
-                    "display",
-                    format!(
-                        "{} left out: this machine's display and sound do not reach a \
-                         container on {}",
-                        left_out.join(", "),
-                        engine.endpoint.url
-                    ),
-                    Some("run robodev on that machine's desktop, or `ssh -X` to it".into()),
-                ));
-            }
-            _ => checks.extend(crate::plan::hardware_checks(profile, &host, &facts)),
-        }
+        checks.extend(crate::plan::hardware_checks(profile, &host, &facts));
         let plan = s.plan_on(profile, engine.as_ref(), &host).await?;
-        match remote {
+        match engine.as_ref().filter(|e| !e.is_local()) {
             None => checks.push(mount_sources(&plan)),
             Some(engine) => checks.push(remote_mounts(&plan, &engine.endpoint.url)),
         }

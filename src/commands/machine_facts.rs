@@ -2,7 +2,7 @@
 //! through that engine, never from this machine. The user is the one the engine's machine
 //! knows (the ssh user); its groups, device majors, device nodes and GPU come from a
 //! throw-away probe container there (`plan/machine_probe.rs`), run only when the profile uses
-//! the machine's devices, so a profile without hardware costs no extra round trips. A fresh
+//! the machine's devices or display, so a profile without hardware costs no extra round trips. A fresh
 //! report is kept for a few minutes, for what only compares (is the container stale? which
 //! volume is synced?): `exec` then costs no probe; creating or starting a container probes.
 
@@ -44,7 +44,7 @@ pub async fn of_engine_machine(
         .iter()
         .map(|p| p.to_string())
         .collect();
-    if !profile.uses_machine_devices() {
+    if !profile.uses_machine_hardware() {
         return Ok(HostFacts::unprobed(user, &paths, machine));
     }
     let kept = report_file(&machine);
@@ -55,7 +55,8 @@ pub async fn of_engine_machine(
     let report = match recent {
         Some(report) => report,
         None => {
-            let (report, text) = probe(ui, engine, profile, base, &machine, &paths).await?;
+            let (report, text) =
+                probe(ui, engine, profile, base, &machine, &paths, user.uid).await?;
             // Only a speed-up: a report that cannot be kept is asked again next time.
             if let Some(dir) = kept.parent()
                 && std::fs::create_dir_all(dir).is_ok()
@@ -65,10 +66,11 @@ pub async fn of_engine_machine(
             report
         }
     };
+    let display = report.display(user.uid);
     Ok(HostFacts::of_machine(
         &report,
         user,
-        Default::default(),
+        display,
         &paths,
         Some(machine),
     ))
@@ -104,9 +106,10 @@ async fn probe(
     base: &str,
     machine: &str,
     paths: &[String],
+    uid: u32,
 ) -> Result<(MachineReport, String)> {
     let image = probe_image(ui, engine, profile, base).await?;
-    let probe = crate::plan::machine_probe::probe(&image, paths);
+    let probe = crate::plan::machine_probe::probe(&image, paths, uid);
     ui.note(format!(
         "reading the devices of {machine} (a probe container of {image})"
     ));

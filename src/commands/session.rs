@@ -131,31 +131,14 @@ impl Session {
         let remote = engine.filter(|e| !e.is_local());
         let facts = self.engine_facts(profile, engine).await?;
         let lock = LockFile::read(&self.workspace.root)?;
-        let make = |profile: &Profile| {
-            plan::make(PlanInputs {
-                profile,
-                host,
-                engine: &facts,
-                workspace: &self.workspace,
-                templates: self.global.templates.clone(),
-                pins: plan::Pins::of(&lock, profile),
-            })
-        };
-        let mut plan = make(profile)?;
-        if remote.is_some() {
-            // This machine's display and sound do not reach a container on another one: the
-            // container goes without them, the image stays the one the team shares.
-            let (headless, left_out) = profile.without_display();
-            if !left_out.is_empty() {
-                plan.container = make(&headless)?.container;
-                plan.container.notices.push(Notice::warning(format!(
-                    "{} left out: windows and sound do not reach you from an engine on another \
-                     machine (run robodev on that machine's desktop, or `ssh -X` to it and run \
-                     robodev there)",
-                    left_out.join(", ")
-                )));
-            }
-        }
+        let mut plan = plan::make(PlanInputs {
+            profile,
+            host,
+            engine: &facts,
+            workspace: &self.workspace,
+            templates: self.global.templates.clone(),
+            pins: plan::Pins::of(&lock, profile),
+        })?;
         match remote {
             None => {
                 let missing = plan

@@ -4,8 +4,10 @@
 //! sections that `MachineReport` reads back. The script and its reader are one contract, so
 //! they live side by side. The profile's device paths reach the script only as arguments.
 
+use super::host::Display;
 use super::machine_files::{DeviceNode, MachineFiles};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 /// Where the probe container sees the machine's root.
 pub const HOST_ROOT: &str = "/host";
@@ -20,7 +22,8 @@ root=/host
 echo 'robodev-machine-report 1'
 echo '== read /etc/group'; cat "$root/etc/group" 2>/dev/null
 echo '== read /proc/devices'; cat /proc/devices
-for d in /dev /dev/serial/by-id /dev/v4l/by-id /dev/dri /etc/cdi /run/cdi; do
+for d in /dev /dev/serial/by-id /dev/v4l/by-id /dev/dri /etc/cdi /run/cdi /tmp/.X11-unix \
+    ${ROBODEV_PROBE_UID:+/run/user/$ROBODEV_PROBE_UID /run/user/$ROBODEV_PROBE_UID/pulse}; do
   if [ -d "$root$d" ]; then echo "== list $d"; ls -1A "$root$d"; fi
 done
 for f in /run/udev /etc/nv_tegra_release; do
@@ -131,6 +134,36 @@ fn parse_stat(line: &str) -> Option<DeviceNode> {
     })
 }
 
+impl MachineReport {
+    /// The display and sound of the machine for the user with `uid` there: its lowest X
+    /// server (`/tmp/.X11-unix/X0` → `:0`), and the Wayland and PulseAudio sockets in the
+    /// user's runtime directory. No cookies: those are the user's secrets there, and the
+    /// servers accept the user's own uid over their sockets (X11 once `xhost
+    /// +SI:localuser:USER` allows it).
+    pub fn display(&self, uid: u32) -> Display {
+        let x11 = self
+            .list("/tmp/.X11-unix")
+            .into_iter()
+            .filter_map(|p| {
+                let n: u32 = p.strip_prefix("/tmp/.X11-unix/X")?.parse().ok()?;
+                Some((n, p))
+            })
+            .min();
+        let runtime = format!("/run/user/{uid}");
+        let listed = |dir: &str, name: &str| {
+            let path = format!("{dir}/{name}");
+            self.list(dir).contains(&path).then(|| PathBuf::from(path))
+        };
+        Display {
+            display: x11.as_ref().map(|(n, _)| format!(":{n}")),
+            x11_socket: x11.map(|(_, p)| PathBuf::from(p)),
+            wayland_socket: listed(&runtime, "wayland-0"),
+            pulse_socket: listed(&format!("{runtime}/pulse"), "native"),
+            ..Display::default()
+        }
+    }
+}
+
 impl MachineFiles for MachineReport {
     fn list(&self, dir: &str) -> Vec<String> {
         // /var/run is /run on every distribution the probe meets.
@@ -207,6 +240,35 @@ character special file|bc|0|0|20|660|/host/dev/ttyUSB0
     fn output_that_is_not_a_report_is_refused() {
         assert_eq!(MachineReport::parse(""), None);
         assert_eq!(MachineReport::parse("sh: not found\n"), None);
+    }
+
+    #[test]
+    fn the_machines_lowest_x_server_and_the_users_sockets_are_its_display() {
+        let r = MachineReport::parse(
+            "robodev-machine-report 1\n== list /tmp/.X11-unix\nX10\nX1\n\
+             == list /run/user/4343\nbus\nwayland-0\npulse\n== list /run/user/4343/pulse\nnative\n",
+        )
+        .unwrap();
+        let d = r.display(4343);
+        assert_eq!(d.display.as_deref(), Some(":1"));
+        assert_eq!(d.x11_socket, Some(PathBuf::from("/tmp/.X11-unix/X1")));
+        assert_eq!(
+            d.wayland_socket,
+            Some(PathBuf::from("/run/user/4343/wayland-0"))
+        );
+        assert_eq!(
+            d.pulse_socket,
+            Some(PathBuf::from("/run/user/4343/pulse/native"))
+        );
+        assert_eq!((d.xauthority, d.pulse_cookie), (None, None));
+        assert_eq!(
+            r.display(1000),
+            Display {
+                display: Some(":1".into()),
+                x11_socket: Some(PathBuf::from("/tmp/.X11-unix/X1")),
+                ..Display::default()
+            }
+        );
     }
 
     #[test]

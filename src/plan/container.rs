@@ -30,7 +30,8 @@ pub struct Mount {
     pub readonly: bool,
     /// A system path of the machine the engine runs on (`/dev`, `/run/udev`), named from that
     /// machine's facts: bound there whichever machine that is, unlike the user's own files.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    /// Planning's annotation, not the container's: left out of the config hash.
+    #[serde(skip)]
     pub machine_path: bool,
 }
 
@@ -155,10 +156,11 @@ impl ContainerPlan {
         });
     }
 
-    /// Bind a system path of the engine's machine at the same path inside.
-    pub fn push_machine_mount(&mut self, path: &str, readonly: bool) {
-        self.push_mount(MountKind::Bind, path, path, readonly);
-        if let Some(m) = self.mounts.iter_mut().find(|m| m.target == path) {
+    /// Bind a system path of the engine's machine (a device directory, a display socket):
+    /// it is that machine's whichever machine that is.
+    pub fn push_machine_mount(&mut self, source: &str, target: &str, readonly: bool) {
+        self.push_mount(MountKind::Bind, source, target, readonly);
+        if let Some(m) = self.mounts.iter_mut().find(|m| m.target == target) {
             m.machine_path = true;
         }
     }

@@ -11,8 +11,12 @@ pub struct ProbePlan {
     pub cmd: Vec<String>,
 }
 
-pub fn probe(image: &str, device_paths: &[String]) -> ProbePlan {
+/// The probe for the devices at `device_paths` and the display sockets of the user `uid`.
+pub fn probe(image: &str, device_paths: &[String], uid: u32) -> ProbePlan {
     let mut container = base_for_tool(image, "machine-probe");
+    container
+        .env
+        .insert("ROBODEV_PROBE_UID".into(), uid.to_string());
     container.network_mode = "none".into();
     container.init = false;
     container.push_mount(MountKind::Bind, "/", HOST_ROOT, true);
@@ -33,7 +37,7 @@ mod tests {
     #[test]
     fn device_paths_are_arguments_and_the_root_is_read_only() {
         let evil = "/dev/x\"; rm -rf / #".to_string();
-        let p = probe("ros:humble", std::slice::from_ref(&evil));
+        let p = probe("ros:humble", std::slice::from_ref(&evil), 1000);
         assert_eq!(p.cmd.last(), Some(&evil));
         assert!(!p.cmd[2].contains("rm -rf"));
         let root = &p.container.mounts[0];

@@ -257,31 +257,15 @@ impl Profile {
         }
     }
 
-    /// The same profile without the display and sound of the machine robodev runs on; the
-    /// names of what was left out (`x11`, `wayland`, `audio`).
-    pub fn without_display(&self) -> (Profile, Vec<&'static str>) {
-        let left: Vec<&'static str> = [
-            ("x11", self.x11),
-            ("wayland", self.wayland),
-            ("audio", self.audio),
-        ]
-        .into_iter()
-        .filter(|(_, on)| *on)
-        .map(|(name, _)| name)
-        .collect();
-        let profile = Profile {
-            x11: false,
-            wayland: false,
-            audio: false,
-            ..self.clone()
-        };
-        (profile, left)
-    }
-
-    /// The profile uses the devices of the machine its container runs on (device nodes, the
-    /// GPU, hotplug classes): planning needs that machine's facts.
-    pub fn uses_machine_devices(&self) -> bool {
-        self.gpu != GpuMode::None || !self.devices.is_empty() || !self.hotplug.is_empty()
+    /// The profile uses the hardware of the machine its container runs on (device nodes, the
+    /// GPU, hotplug classes, its display and sound): planning needs that machine's facts.
+    pub fn uses_machine_hardware(&self) -> bool {
+        self.gpu != GpuMode::None
+            || !self.devices.is_empty()
+            || !self.hotplug.is_empty()
+            || self.x11
+            || self.wayland
+            || self.audio
     }
 
     /// The host device paths the profile asks for, for host probing.

@@ -296,6 +296,11 @@ fn add_user(name: &str, uid: u32) {
     let _ = Command::new("usermod").args(["-p", "*", name]).status();
 }
 
+/// The profile every phase of the ssh test starts from (one image on the robot for all): an X
+/// client to show that windows reach the robot's X server.
+const ROBOT_PROFILE: &str = "version: 1\nname: onrobot\nextends: debian\nsecurity: {sudo: false}\n\
+                             dependencies: {ccache: false}\napt: [x11-utils]\n";
+
 /// As a developer would from a laptop: `robodev --host ssh://robot@…` against a second engine
 /// that only `robot` reaches, on "another machine" (sshd on 127.0.0.1).
 #[test]
@@ -313,9 +318,16 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     let robot_dev = Path::new("/tmp").join(format!("robodev-robot-dev-{}", std::process::id()));
     std::fs::create_dir_all(&robot_dev).unwrap();
     let lidar = format!("{}/ttyUSB9", robot_dev.display());
+    // And a desktop of its own: an X server (:5) whose socket only the robot sees.
+    std::fs::create_dir_all("/tmp/.X11-unix").unwrap();
+    let xvfb_pid = robot_dev.with_extension("xvfb.pid");
     let remote = PrivateEngine::start_on_machine(&format!(
-        "mount -t tmpfs tmpfs {dir}\nmknod {lidar} c 188 9\nchgrp dialout {lidar}\nchmod 660 {lidar}",
-        dir = robot_dev.display()
+        "mount -t tmpfs tmpfs {dir}\nmknod {lidar} c 188 9\nchgrp dialout {lidar}\nchmod 660 {lidar}\n\
+         mount -t tmpfs -o mode=1777 tmpfs /tmp/.X11-unix\n\
+         Xvfb :5 -nolisten tcp >/dev/null 2>&1 &\necho $! > {pid}\n\
+         for i in $(seq 50); do [ -S /tmp/.X11-unix/X5 ] && break; sleep 0.1; done",
+        dir = robot_dev.display(),
+        pid = xvfb_pid.display()
     ));
     remote.load("debian:bookworm");
     let sshd = Sshd::start();
@@ -362,10 +374,7 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     );
 
     let host = format!("ssh://robot@127.0.0.1:{}", sshd.port);
-    let ws = Ws::new(
-        "version: 1\nname: onrobot\nextends: debian\nsecurity: {sudo: false}\n\
-         dependencies: {ccache: false}\n",
-    );
+    let ws = Ws::new(ROBOT_PROFILE);
     give_to(developer, ws.path());
     let robodev = |args: &[&str]| {
         let mut all = vec!["--host", host.as_str()];
@@ -380,8 +389,7 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     std::fs::write(
         ws.path().join("robodev.yaml"),
         format!(
-            "version: 1\nname: onrobot\nextends: debian\nsecurity: {{sudo: false}}\n\
-             dependencies: {{ccache: false}}\nworkspace: {{remote_path: {}}}\n",
+            "{ROBOT_PROFILE}workspace: {{remote_path: {}}}\n",
             remote_ws.display()
         ),
     )
@@ -429,8 +437,7 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     // travels; build results come back with --pull.
     std::fs::write(
         ws.path().join("robodev.yaml"),
-        "version: 1\nname: onrobot\nextends: debian\nsecurity: {sudo: false}\n\
-         dependencies: {ccache: false}\nworkspace: {sync: true}\n",
+        format!("{ROBOT_PROFILE}workspace: {{sync: true}}\n"),
     )
     .unwrap();
     std::fs::create_dir_all(ws.path().join("src/pkg")).unwrap();
@@ -484,15 +491,14 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     assert!(!volumes.contains("workspace"), "{volumes}");
 
     // The robot's own devices: the node is not here, and robodev does not look here for it.
-    // (The profile also asks for X11, as a desktop profile does.)
+    // (The profile also asks for X11, as a desktop profile does: the robot's display.)
     // A probe container on the robot's engine finds it; `doctor` judges it for robot's uid,
     // and the container gets it with its group there.
     assert!(!Path::new(&lidar).exists());
     std::fs::write(
         ws.path().join("robodev.yaml"),
         format!(
-            "version: 1\nname: onrobot\nextends: debian\nsecurity: {{sudo: false}}\n\
-             dependencies: {{ccache: false}}\nworkspace: {{sync: true}}\n\
+            "{ROBOT_PROFILE}workspace: {{sync: true}}\n\
              devices: [{{path: {lidar}, as: /dev/lidar}}]\nx11: true\n"
         ),
     )
@@ -521,8 +527,17 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     );
     let out = robodev(&["up", "-d"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    // This machine's display does not reach the robot's container: left out, said, not fatal.
-    assert!(stderr(&out).contains("x11 left out"), "{}", stderr(&out));
+    // Windows open on the robot's own X server (here there is none: no DISPLAY, no X5).
+    assert!(
+        stderr(&out).contains(&format!("windows open on the display :5 of {host}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!Path::new("/tmp/.X11-unix/X5").exists());
+    assert_eq!(
+        inside("echo $DISPLAY; xdpyinfo | grep -c dimensions:"),
+        ":5\n1\n"
+    );
     let seen = inside("stat -c '%t:%T %g' /dev/lidar; id -G");
     let mut lines = seen.lines();
     assert_eq!(lines.next(), Some("bc:9 20"), "{seen}");
@@ -558,5 +573,9 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     }
     let _ = std::fs::remove_dir_all(remote_ws);
     drop(remote);
+    if let Ok(pid) = std::fs::read_to_string(&xvfb_pid) {
+        let _ = Command::new("kill").arg(pid.trim()).status();
+    }
+    let _ = std::fs::remove_file(&xvfb_pid);
     let _ = std::fs::remove_dir(&robot_dev);
 }

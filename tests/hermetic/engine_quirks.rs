@@ -99,11 +99,16 @@ fn a_remote_engine_gets_the_remote_path_a_synced_volume_or_a_problem() {
 /// absent device is named with what that machine has instead.
 #[test]
 fn a_remote_plan_takes_the_devices_of_the_engines_machine() {
-    use robodev::facts::HostFacts;
-    use robodev::facts::machine_report::MachineReport;
-    let report = MachineReport::parse(
-        "robodev-machine-report 1
-== read /etc/group
+    let yaml = "version: 1\nextends: humble\nname: rover\nworkspace: {sync: true}\n\
+                hotplug: [serial]\ndevices: [/dev/serial/by-id/usb-lidar, /dev/ttyUSB5]\n";
+    let profile = profile_from(yaml).unwrap();
+    let paths: Vec<String> = profile
+        .device_paths()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let host = robot_facts(
+        "== read /etc/group
 root:x:0:
 dialout:x:27:robot
 == read /proc/devices
@@ -121,27 +126,7 @@ usb-lidar
 character special file|bc|0|0|27|660|/host/dev/ttyUSB0
 == device /dev/ttyUSB5
 ",
-    )
-    .unwrap();
-    let robot = robodev::facts::HostUser {
-        name: "robot".into(),
-        uid: 4343,
-        gid: 4343,
-        home: "/home/robot".into(),
-    };
-    let yaml = "version: 1\nextends: humble\nname: rover\nworkspace: {sync: true}\n\
-                hotplug: [serial]\ndevices: [/dev/serial/by-id/usb-lidar, /dev/ttyUSB5]\n";
-    let profile = profile_from(yaml).unwrap();
-    let host = HostFacts::of_machine(
-        &report,
-        robot,
-        Default::default(),
-        &profile
-            .device_paths()
-            .iter()
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>(),
-        Some("ssh://robot@rover".into()),
+        &paths,
     );
     let mut plan = plan_for(&profile, &host, &EngineFacts::default()).unwrap();
     robodev::plan::remote::on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
@@ -175,4 +160,92 @@ character special file|bc|0|0|27|660|/host/dev/ttyUSB0
         c.problems[0].fix
     );
     assert!(robodev::plan::remote::mount_problems(&plan, "ssh://robot@rover").is_empty());
+}
+
+/// `robot`'s facts on rover from a probe report (`report` after the magic line).
+fn robot_facts(report: &str, device_paths: &[String]) -> robodev::facts::HostFacts {
+    use robodev::facts::machine_report::MachineReport;
+    let report = MachineReport::parse(&format!("robodev-machine-report 1\n{report}")).unwrap();
+    let robot = robodev::facts::HostUser {
+        name: "robot".into(),
+        uid: 4343,
+        gid: 4343,
+        home: "/home/robot".into(),
+    };
+    let display = report.display(robot.uid);
+    robodev::facts::HostFacts::of_machine(
+        &report,
+        robot,
+        display,
+        device_paths,
+        Some("ssh://robot@rover".into()),
+    )
+}
+
+/// On a robot with a desktop, windows and sound are that machine's: its X server's socket
+/// (no cookie of the developer's, nothing of this laptop's), its Wayland and PulseAudio
+/// sockets of robot's runtime directory. On a headless robot the container starts without
+/// them, and says so.
+#[test]
+fn a_robots_display_and_sound_are_its_own_and_optional() {
+    let yaml = "version: 1\nextends: humble\nname: rover\nworkspace: {sync: true}\n\
+                x11: true\nwayland: true\naudio: true\n";
+    let profile = profile_from(yaml).unwrap();
+    let desktop = robot_facts(
+        "== list /tmp/.X11-unix\nX5\n== list /run/user/4343\nwayland-0\npulse\n\
+         == list /run/user/4343/pulse\nnative\n",
+        &[],
+    );
+    let mut plan = plan_for(&profile, &desktop, &EngineFacts::default()).unwrap();
+    robodev::plan::remote::on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
+    let c = &plan.container;
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    assert_eq!(c.env.get("DISPLAY").map(String::as_str), Some(":5"));
+    assert_eq!(c.env.get("XAUTHORITY"), None);
+    assert_eq!(c.x11_cookie, None);
+    for (source, target) in [
+        ("/tmp/.X11-unix", "/tmp/.X11-unix"),
+        ("/run/user/4343/wayland-0", "/run/user/4343/wayland-0"),
+        ("/run/user/4343/pulse/native", "/run/user/4343/pulse/native"),
+    ] {
+        assert!(
+            c.mounts
+                .iter()
+                .any(|m| m.source == source && m.target == target && m.machine_path),
+            "{source}: {:?}",
+            c.mounts
+        );
+    }
+    assert!(
+        c.notices
+            .iter()
+            .any(|n| n.text.contains("xhost +SI:localuser:robot")),
+        "{:?}",
+        c.notices
+    );
+
+    let headless = robot_facts("== list /dev\nnull\n", &[]);
+    let mut plan = plan_for(&profile, &headless, &EngineFacts::default()).unwrap();
+    robodev::plan::remote::on_remote_engine(&mut plan, "ssh://robot@rover", "--host");
+    let c = &plan.container;
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    assert_eq!(c.env.get("DISPLAY"), None);
+    assert!(
+        c.notices
+            .iter()
+            .any(|n| n.text.contains("ssh://robot@rover has no X server")
+                && n.text.contains("starts without it")),
+        "{:?}",
+        c.notices
+    );
+    // The same profile on this laptop without a display stops `up`, as before.
+    let mut laptop = laptop();
+    laptop.display = Default::default();
+    let plan = plan_for(&profile, &laptop, &EngineFacts::default()).unwrap();
+    assert!(
+        plan.container
+            .problems
+            .iter()
+            .any(|p| p.message.contains("DISPLAY is not set on this host"))
+    );
 }

@@ -26,16 +26,11 @@ impl Feature for Audio {
         }
         let socket = match socket(ctx) {
             Ok(s) => s,
-            Err(problem) => return plan.problems.push(problem),
+            Err(problem) => return super::feature::absent_on_machine(ctx, plan, problem),
         };
         let runtime_dir = plan.user.runtime_dir();
         let inside = format!("{runtime_dir}/pulse/native");
-        plan.push_mount(
-            MountKind::Bind,
-            socket.display().to_string(),
-            inside.clone(),
-            false,
-        );
+        plan.push_machine_mount(&socket.display().to_string(), &inside, false);
         plan.env
             .insert("PULSE_SERVER".into(), format!("unix:{inside}"));
         if let Some(cookie) = &ctx.host.display.pulse_cookie {
@@ -54,8 +49,9 @@ impl Feature for Audio {
         if !ctx.profile.audio {
             return Vec::new();
         }
-        vec![Check::of("audio socket", &socket(ctx), |p| {
-            p.display().to_string()
-        })]
+        vec![super::feature::display_check(
+            ctx,
+            Check::of("audio socket", &socket(ctx), |p| p.display().to_string()),
+        )]
     }
 }

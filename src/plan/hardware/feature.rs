@@ -30,6 +30,30 @@ pub trait Feature: Sync {
     fn checks(&self, ctx: &Context) -> Vec<Check>;
 }
 
+/// A display or sound server the profile asks for is not there. On this host that stops the
+/// container (the developer expects windows); on an engine's other machine (a robot, often
+/// headless) the container starts without it, and says so.
+pub fn absent_on_machine(ctx: &Context, plan: &mut ContainerPlan, problem: Problem) {
+    match &ctx.host.machine {
+        None => plan.problems.push(problem),
+        Some(_) => plan.notices.push(crate::notice::Notice::warning(format!(
+            "{}; the container starts without it ({})",
+            problem.message, problem.fix
+        ))),
+    }
+}
+
+/// `doctor`'s line for such a server: a warning, not a failure, on another machine.
+pub fn display_check(ctx: &Context, check: Check) -> Check {
+    match (&ctx.host.machine, check.status) {
+        (Some(_), Status::Fail) => Check {
+            status: Status::Warn,
+            ..check
+        },
+        _ => check,
+    }
+}
+
 #[derive(Debug, Serialize, PartialEq, Eq, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {

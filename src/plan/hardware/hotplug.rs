@@ -101,15 +101,15 @@ impl Feature for Hotplug {
             return;
         }
         if mounted_dev {
-            plan.push_machine_mount("/dev", false);
+            plan.push_machine_mount("/dev", "/dev", false);
         } else {
             for class in classes {
                 let m = class_info(*class).mount;
-                plan.push_machine_mount(m, false);
+                plan.push_machine_mount(m, m, false);
             }
         }
         if ctx.host.run_udev {
-            plan.push_machine_mount("/run/udev", true);
+            plan.push_machine_mount("/run/udev", "/run/udev", true);
         }
     }
 

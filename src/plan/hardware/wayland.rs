@@ -2,7 +2,7 @@
 
 use super::feature::{Check, Context, Feature};
 use crate::notice::Problem;
-use crate::plan::container::{ContainerPlan, MountKind};
+use crate::plan::container::ContainerPlan;
 use std::path::PathBuf;
 
 pub struct Wayland;
@@ -23,17 +23,16 @@ impl Feature for Wayland {
         }
         let socket = match socket(ctx) {
             Ok(s) => s,
-            Err(problem) => return plan.problems.push(problem),
+            Err(problem) => return super::feature::absent_on_machine(ctx, plan, problem),
         };
         let runtime_dir = plan.user.runtime_dir();
         let name = socket
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "wayland-0".into());
-        plan.push_mount(
-            MountKind::Bind,
-            socket.display().to_string(),
-            format!("{runtime_dir}/{name}"),
+        plan.push_machine_mount(
+            &socket.display().to_string(),
+            &format!("{runtime_dir}/{name}"),
             false,
         );
         plan.env.insert("WAYLAND_DISPLAY".into(), name);
@@ -44,8 +43,9 @@ impl Feature for Wayland {
         if !ctx.profile.wayland {
             return Vec::new();
         }
-        vec![Check::of("wayland socket", &socket(ctx), |p| {
-            p.display().to_string()
-        })]
+        vec![super::feature::display_check(
+            ctx,
+            Check::of("wayland socket", &socket(ctx), |p| p.display().to_string()),
+        )]
     }
 }

@@ -1,10 +1,13 @@
 //! `x11: true` — the X server's socket and a per-container cookie (never `xhost +`). The cookie
-//! is the wildcard-family copy of the user's, written in place before every start.
+//! is the wildcard-family copy of the user's, written in place before every start. On an
+//! engine on another machine, that machine's X server (windows open on its screen), without a
+//! cookie: the user's cookie there is a secret robodev does not read; the server accepts the
+//! user's uid once `xhost +SI:localuser:USER` allows it.
 
 use super::feature::{Check, Context, Feature};
 use crate::error::{Error, Result};
 use crate::facts::host::display_number;
-use crate::notice::Problem;
+use crate::notice::{Notice, Problem};
 use crate::plan::container::{ContainerPlan, MountKind, X11Cookie};
 
 /// Where the cookie appears inside the container.
@@ -14,11 +17,15 @@ pub struct X11;
 
 /// The display to forward, or why there is none.
 fn display(ctx: &Context) -> std::result::Result<String, Problem> {
-    let display = ctx.host.display.display.clone().ok_or_else(|| {
-        Problem::new(
+    let display = ctx.host.display.display.clone().ok_or_else(|| match &ctx.host.machine {
+        None => Problem::new(
             "x11: true, but DISPLAY is not set on this host",
             "run robodev from a graphical session (or `export DISPLAY=:0`), or set `x11: false`",
-        )
+        ),
+        Some(machine) => Problem::new(
+            format!("x11: true, but {machine} has no X server (no socket in /tmp/.X11-unix)"),
+            "log in to its desktop, or set `x11: false`",
+        ),
     })?;
     if ctx.host.display.x11_socket.is_none() && display.starts_with(':') {
         return Err(Problem::new(
@@ -38,23 +45,32 @@ impl Feature for X11 {
         }
         let display = match display(ctx) {
             Ok(d) => d,
-            Err(problem) => return plan.problems.push(problem),
+            Err(problem) => return super::feature::absent_on_machine(ctx, plan, problem),
         };
+        plan.push_machine_mount("/tmp/.X11-unix", "/tmp/.X11-unix", false);
+        plan.env.insert("DISPLAY".into(), display.clone());
+        plan.env.insert("QT_X11_NO_MITSHM".into(), "1".into());
+        if let Some(machine) = &ctx.host.machine {
+            plan.notices.push(Notice::info(format!(
+                "x11: windows open on the display {display} of {machine}; its X server must \
+                 accept uid {uid} (`xhost +SI:localuser:{user}` in the desktop session there)",
+                uid = plan.user.uid,
+                user = ctx.host.user.name
+            )));
+            return;
+        }
         let cookie_file = ctx
             .host
             .state_dir
             .join("x11")
             .join(format!("{}.xauth", plan.name));
-        plan.push_mount(MountKind::Bind, "/tmp/.X11-unix", "/tmp/.X11-unix", false);
         plan.push_mount(
             MountKind::Bind,
             cookie_file.display().to_string(),
             XAUTH_INSIDE,
             true,
         );
-        plan.env.insert("DISPLAY".into(), display.clone());
         plan.env.insert("XAUTHORITY".into(), XAUTH_INSIDE.into());
-        plan.env.insert("QT_X11_NO_MITSHM".into(), "1".into());
         plan.x11_cookie = Some(X11Cookie {
             host_file: cookie_file.display().to_string(),
             display,
@@ -73,10 +89,13 @@ impl Feature for X11 {
             return Vec::new();
         }
         let display = display(ctx);
-        let mut checks = vec![Check::of("x11 display", &display, |d| {
-            format!("DISPLAY={d}")
-        })];
-        if let Ok(display) = display {
+        let mut checks = vec![super::feature::display_check(
+            ctx,
+            Check::of("x11 display", &display, |d| format!("DISPLAY={d}")),
+        )];
+        if let Ok(display) = display
+            && ctx.host.machine.is_none()
+        {
             let cookie = ctx
                 .host
                 .display
