@@ -39,6 +39,10 @@ pub struct GlobalArgs {
     /// config, the docker CLI's current context, the local socket)
     #[arg(long, short = 'H', global = true, value_name = "URL")]
     pub host: Option<String>,
+    /// On an engine on another machine, the uid and gid the container user has there
+    /// (default: the ssh user's; a TCP engine does not say, so yours here)
+    #[arg(long, global = true, value_name = "UID[:GID]", value_parser = crate::profile::grammar::uid_gid)]
+    pub remote_user: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -1,6 +1,6 @@
 //! The facts of an engine's machine that is not this one (the robot, a build server): learnt
 //! through that engine, never from this machine. The user is the one the engine's machine
-//! knows (the ssh user); its groups, device majors, device nodes and GPU come from a
+//! knows (`Session::engine_user`: `--remote-user`, else the ssh user); its groups, device majors, device nodes and GPU come from a
 //! throw-away probe container there (`plan/machine_probe.rs`), run only when the profile uses
 //! the machine's devices or display, so a profile without hardware costs no extra round trips. A fresh
 //! report is kept for a few minutes, for what only compares (is the container stale? which
@@ -9,8 +9,8 @@
 use super::image_pull::pull_image;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::facts::HostFacts;
 use crate::facts::machine_report::MachineReport;
+use crate::facts::{HostFacts, HostUser};
 use crate::plan::labels;
 use crate::profile::Profile;
 use crate::ui::Ui;
@@ -31,13 +31,10 @@ pub async fn of_engine_machine(
     ui: Ui,
     engine: &Engine,
     profile: &Profile,
+    user: HostUser,
     base: &str,
     freshness: Freshness,
 ) -> Result<HostFacts> {
-    let user = engine
-        .remote_user()
-        .cloned()
-        .unwrap_or_else(HostFacts::current_user);
     let machine = engine.endpoint.url.clone();
     let paths: Vec<String> = profile
         .device_paths()

@@ -103,7 +103,8 @@ impl Session {
                 // The probe runs the base image the build would use: the locked digest.
                 let lock = LockFile::read(&self.workspace.root)?;
                 let base = plan::Pins::of(&lock, profile).from_reference(profile);
-                of_engine_machine(self.ui, engine, profile, &base, freshness).await
+                let user = self.engine_user(engine);
+                of_engine_machine(self.ui, engine, profile, user, &base, freshness).await
             }
         }
     }
@@ -152,13 +153,13 @@ impl Session {
                     &engine.endpoint.url,
                     &engine.endpoint.chosen_by,
                 );
-                if engine.remote_user().is_none() {
+                if engine.remote_user().is_none() && self.global.remote_user.is_none() {
                     let user = &plan.container.user;
                     plan.container.notices.push(Notice::warning(format!(
                         "the engine at {} does not say who you are on its machine: the \
                          container user has this machine's uid {} and gid {}, and files it \
-                         writes there belong to that uid (reach the engine as ssh://USER@HOST \
-                         to run as USER there)",
+                         writes there belong to that uid (`--remote-user UID:GID` names yours \
+                         there; over ssh://USER@HOST robodev learns it)",
                         engine.endpoint.url, user.uid, user.gid
                     )));
                 }
@@ -195,12 +196,30 @@ impl Session {
         ExecPlan::new(profile, &self.workspace, user, cwd.as_deref())
     }
 
-    /// How to run processes in the environment on `engine`: as the user the engine's machine
-    /// knows (the ssh user there, for a remote engine), else this machine's.
+    /// How to run processes in the environment on `engine`, as `engine_user`.
     pub fn exec_plan_on(&self, profile: &Profile, engine: &Engine) -> ExecPlan {
-        match engine.remote_user() {
-            Some(user) => self.exec_plan_as(profile, user),
-            None => self.exec_plan(profile),
+        self.exec_plan_as(profile, &self.engine_user(engine))
+    }
+
+    /// Who the container user is on `engine`'s machine: for an engine on another machine,
+    /// `--remote-user`, else the ssh user there; this machine's user otherwise.
+    pub fn engine_user(&self, engine: &Engine) -> HostUser {
+        let local = HostFacts::current_user();
+        if engine.is_local() {
+            return local;
+        }
+        match (self.global.remote_user, engine.remote_user()) {
+            (Some((uid, gid)), known) => {
+                let name = known.map(|u| u.name.clone()).unwrap_or(local.name);
+                HostUser {
+                    home: format!("/home/{name}").into(),
+                    name,
+                    uid,
+                    gid,
+                }
+            }
+            (None, Some(user)) => user.clone(),
+            (None, None) => local,
         }
     }
 

@@ -387,6 +387,16 @@ pub fn user_name(s: &str) -> Result<(), String> {
     }
 }
 
+/// `1000:1000` or `1000` (the group id then the same) → (uid, gid); ids as Linux has them.
+pub fn uid_gid(s: &str) -> Result<(u32, u32), String> {
+    let id = |t: &str| t.parse::<u32>().ok().filter(|n| *n < u32::MAX);
+    let parsed = match s.split_once(':') {
+        Some((u, g)) => id(u).zip(id(g)),
+        None => id(s).map(|u| (u, u)),
+    };
+    parsed.ok_or_else(|| format!("`{s}` is not UID[:GID] (numbers, like 1000:1000)"))
+}
+
 /// `2g`, `512m`, `1024` (bytes) → bytes.
 pub fn byte_size(s: &str) -> Result<u64, String> {
     let lower = s.trim().to_ascii_lowercase();
@@ -447,6 +457,15 @@ pub fn ros_package(s: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn uid_and_gid() {
+        assert_eq!(uid_gid("1000:1001"), Ok((1000, 1001)));
+        assert_eq!(uid_gid("4343"), Ok((4343, 4343)));
+        for bad in ["", "robot", "1000:", ":1000", "-1", "1:2:3", "4294967295"] {
+            assert!(uid_gid(bad).is_err(), "{bad}");
+        }
+    }
     use super::*;
 
     #[test]

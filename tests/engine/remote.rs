@@ -551,6 +551,21 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     );
     assert!(robodev(&["down", "--volumes"]).status.success());
 
+    // Another identity there, named with --remote-user: the container user and the synced
+    // copy's files are that uid's.
+    let as_4400 = |args: &[&str]| robodev(&[&["--remote-user", "4400:4400"][..], args].concat());
+    let out = as_4400(&["up", "-d"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = as_4400(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "id -u; id -g; stat -c %u src/pkg/a.txt",
+    ]);
+    assert_eq!(stdout(&out), "4400\n4400\n4400\n", "{}", stderr(&out));
+    assert!(as_4400(&["down", "--volumes"]).status.success());
+
     // Each failure in seconds, with its own message.
     for (user, needle) in [("root", "refused"), ("robot-nodocker", "no docker CLI")] {
         let started = Instant::now();

@@ -320,3 +320,15 @@ fn doctor_reports_missing_engine_device_and_display() {
     assert!(failed.contains(&"x11 display"), "{failed:?}");
     assert!(failed.contains(&"gpu: NVIDIA driver"), "{failed:?}");
 }
+
+#[test]
+fn a_remote_user_that_is_not_uid_gid_is_refused_before_any_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["robot", "1000:", "99999999999"] {
+        robodev(dir.path())
+            .args(["--remote-user", bad, "ls"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("is not UID[:GID]"));
+    }
+}
