@@ -52,17 +52,14 @@ pub fn on_remote_engine(plan: &mut Plan, engine: &str, chosen_by: &str) {
         });
         container.workspace_host = volume;
     }
-    match &plan.profile.workspace_remote_path {
-        _ if synced => {}
-        Some(remote) => {
-            for m in &mut container.mounts {
-                if m.kind == MountKind::Bind && m.source == local_workspace {
-                    m.source = remote.clone();
-                }
+    // A remote path wins over sync (`synced` is false then).
+    if let Some(remote) = &plan.profile.workspace_remote_path {
+        for m in &mut container.mounts {
+            if m.kind == MountKind::Bind && m.source == local_workspace {
+                m.source = remote.clone();
             }
-            container.workspace_host = remote.clone();
         }
-        None => {}
+        container.workspace_host = remote.clone();
     }
     let problems = mount_problems(plan, engine);
     plan.container.problems.extend(problems);
