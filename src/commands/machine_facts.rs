@@ -1,10 +1,11 @@
 //! The facts of an engine's machine that is not this one (the robot, a build server): learnt
 //! through that engine, never from this machine. The user is the one the engine's machine
-//! knows (`Session::engine_user`: `--remote-user`, else the ssh user); its groups, device majors, device nodes and GPU come from a
-//! throw-away probe container there (`plan/machine_probe.rs`), run only when the profile uses
-//! the machine's devices or display, so a profile without hardware costs no extra round trips. A fresh
-//! report is kept for a few minutes, for what only compares (is the container stale? which
-//! volume is synced?): `exec` then costs no probe; creating or starting a container probes.
+//! knows (`Session::engine_user`: `--remote-user`, else the ssh user); its groups, device
+//! majors, device nodes, GPU and display sockets come from a throw-away probe container there
+//! (`plan/machine_probe.rs`), run only when the profile uses the machine's hardware, so a
+//! profile without any costs no extra round trips. A fresh report is kept for a few minutes,
+//! for what only compares (is the container stale? which volume is synced?): `exec` then
+//! costs no probe; creating or starting a container probes.
 
 use super::image_pull::pull_image;
 use crate::engine::Engine;
@@ -42,7 +43,14 @@ pub async fn of_engine_machine(
         .map(|p| p.to_string())
         .collect();
     if !profile.uses_machine_hardware() {
-        return Ok(HostFacts::unprobed(user, &paths, machine));
+        // Nothing to ask the machine: facts of an empty report (no devices, no display).
+        return Ok(HostFacts::of_machine(
+            &MachineReport::default(),
+            user,
+            Default::default(),
+            &paths,
+            Some(machine),
+        ));
     }
     let kept = report_file(&machine);
     let recent = match freshness {

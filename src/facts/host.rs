@@ -248,28 +248,6 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("robodev"))
 }
 
-impl HostFacts {
-    /// What robodev knows of a machine it reaches only through its engine, without asking it:
-    /// the user there, and none of this machine's devices, display or sockets.
-    pub fn unprobed(user: HostUser, device_paths: &[String], machine: String) -> HostFacts {
-        HostFacts {
-            user,
-            groups: BTreeMap::new(),
-            char_majors: Vec::new(),
-            display: Display::default(),
-            dri_nodes: Vec::new(),
-            nvidia_nodes: Vec::new(),
-            devices: device_paths.iter().map(|p| (p.clone(), None)).collect(),
-            device_alternatives: BTreeMap::new(),
-            run_udev: false,
-            tegra: false,
-            cdi_nvidia: false,
-            state_dir: state_dir(),
-            machine: Some(machine),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
