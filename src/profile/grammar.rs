@@ -457,6 +457,7 @@ pub fn ros_package(s: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn uid_and_gid() {
@@ -466,7 +467,6 @@ mod tests {
             assert!(uid_gid(bad).is_err(), "{bad}");
         }
     }
-    use super::*;
 
     #[test]
     fn apt_names() {
