@@ -212,7 +212,6 @@ async fn remove_or_keep_volumes(
         candidates.push((crate::plan::remote::workspace_volume(container), false));
     }
     for (name, shared) in candidates {
-        let shared = &shared;
         let Some(labels) = engine.volume_labels(&name).await? else {
             continue;
         };
@@ -220,7 +219,7 @@ async fn remove_or_keep_volumes(
         if remove && ours {
             engine.remove_volume(&name).await?;
             s.ui.success(format!("removed volume {name}"));
-        } else if remove && *shared {
+        } else if remove && shared {
             s.ui.info(format!(
                 "kept volume {name}: it is shared by every environment (`docker volume rm {name}` removes it)"
             ));
