@@ -12,23 +12,30 @@ struct PodmanService {
     _dir: tempfile::TempDir,
 }
 
+/// `podman` (a command, perhaps run as another user) serving the Docker API on `socket`,
+/// once the socket is there.
+fn serve(mut podman: Command, socket: &std::path::Path) -> std::process::Child {
+    let child = podman
+        .args(["system", "service", "--time=0"])
+        .arg(format!("unix://{}", socket.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("podman (the README's test command installs it)");
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
+}
+
 impl PodmanService {
     fn start() -> PodmanService {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("podman.sock");
-        let child = Command::new("podman")
-            .args(["system", "service", "--time=0"])
-            .arg(format!("unix://{}", socket.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("podman (the README's test command installs it)");
-        for _ in 0..100 {
-            if socket.exists() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let child = serve(Command::new("podman"), &socket);
         PodmanService {
             socket,
             child,
@@ -189,20 +196,7 @@ fn the_lifecycle_passes_against_a_users_rootless_podman() {
         .output()
         .unwrap();
     assert!(loaded.status.success(), "{}", stderr(&loaded));
-    let service = as_the_user("podman")
-        .args(["system", "service", "--time=0"])
-        .arg(format!("unix://{}", socket.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("podman");
-    let _service = Background(service);
-    for _ in 0..100 {
-        if socket.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let _service = Background(serve(as_the_user("podman"), &socket));
 
     let ws = Ws::new("version: 1\nname: rootless\nextends: debian\n");
     give_to(user, ws.path());
