@@ -38,6 +38,24 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    run_on(args, None)
+}
+
+/// `run`, against `engine` instead of the one the environment names: the command layer's
+/// tests drive it with a fake engine (`tests/hermetic/fake_engine.rs`).
+pub fn run_with_engine<I, T>(args: I, engine: Box<dyn engine::Engine>) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    run_on(args, Some(engine))
+}
+
+fn run_on<I, T>(args: I, engine: Option<Box<dyn engine::Engine>>) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
@@ -59,7 +77,7 @@ where
             return 1;
         }
     };
-    let result = runtime.block_on(commands::execute(cli));
+    let result = runtime.block_on(commands::execute(cli, engine));
     // Do not wait for anything still blocked (a read of stdin): we are done.
     runtime.shutdown_background();
     match result {

@@ -43,7 +43,7 @@ pub fn check(lock: &LockFile, profile: &Profile) -> Result<()> {
 /// whether the lock's content changed.
 pub async fn ensure_pinned(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     profile: &Profile,
     mode: LockMode,
     pin_missing: bool,
@@ -96,7 +96,7 @@ pub async fn ensure_pinned(
 
 /// The digest of `image` now: its registry's answer, else the local copy's registry digest.
 /// An image that has neither (built or loaded on this machine) is recorded unpinned, and said.
-async fn pin(s: &Session, engine: &Engine, image: &str) -> Result<LockedBase> {
+async fn pin(s: &Session, engine: &dyn Engine, image: &str) -> Result<LockedBase> {
     let auth = credentials::for_registry(credentials::registry_host(image))?;
     let asked = engine.registry_digest(image, auth.as_ref()).await;
     let digest = match asked {

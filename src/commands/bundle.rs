@@ -9,7 +9,6 @@ use super::registry::{ensure_environment_image, image_platform};
 use super::session::Session;
 use crate::bundle::{self, ArchiveWatch, BundleInfo};
 use crate::cli::BuildFlags;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::files::AtomicFile;
 use crate::lockfile::LockFile;
@@ -130,8 +129,8 @@ pub async fn save(
             "name a file (`-o humble.tar.zst`) or pipe it (`robodev save -o - | ssh robot robodev load -`)",
         ));
     }
-    let engine = Engine::connect().await?;
-    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let engine = s.engine().await?;
+    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
     // The environment's image, or with --deploy the robot's.
     let image = match deploy {
         Some(platform) => {
@@ -141,13 +140,13 @@ pub async fn save(
                     .map_err(|m| Error::usage(format!("--platform: {m}")))?;
                 profile.platform = Some(p);
             }
-            let image = super::deploy::built_image(s, &engine, &profile, flags).await?;
+            let image = super::deploy::built_image(s, engine, &profile, flags).await?;
             warn_if_a_source(s, output)?;
             image
         }
         None => {
-            let plan = s.plan(&profile, Some(&engine)).await?;
-            ensure_environment_image(s, &engine, &plan, flags).await?;
+            let plan = s.plan(&profile, Some(engine)).await?;
+            ensure_environment_image(s, engine, &plan, flags).await?;
             plan.image
         }
     };
@@ -159,7 +158,7 @@ pub async fn save(
             message: "the image disappeared from the engine".into(),
             help: None,
         })?;
-    let platform = image_platform(&engine, &image).await?;
+    let platform = image_platform(engine, &image).await?;
     let lock = LockFile::read(&s.workspace.root)?;
     let digest = lock.image(&image.hash, &platform).map(|i| i.digest.clone());
     let info = BundleInfo::new(
@@ -316,7 +315,7 @@ pub async fn load(s: &Session, file: &Path) -> Result<i32> {
     };
     let mut input = open(file)?;
     let (info, head) = bundle::read_info(&mut input, &shown)?;
-    let engine = Engine::connect().await?;
+    let engine = s.engine().await?;
     if engine
         .identity(&info.tag)
         .await?
@@ -341,7 +340,7 @@ pub async fn load(s: &Session, file: &Path) -> Result<i32> {
         bar: bar.clone(),
     };
     let loaded = engine
-        .load_archive(futures_util::stream::iter(chunks))
+        .load_archive(Box::pin(futures_util::stream::iter(chunks)))
         .await;
     bar.finish_and_clear();
     let loaded = loaded.map_err(|e| refused(&shown, &state, e))?;

@@ -44,7 +44,7 @@ pub fn basis_difference(
 /// no lock file.
 pub async fn ensure_locked(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     profile: &Profile,
     mode: LockMode,
 ) -> Result<bool> {
@@ -155,7 +155,7 @@ fn host_rosdep() -> HostRosdep {
 /// Run rosdep for `wanted` in the resolver container and lock the answers.
 async fn resolve(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     profile: &Profile,
     wanted: &WantedKeys,
 ) -> Result<LockedDependencies> {

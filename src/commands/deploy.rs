@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 pub(super) async fn plan_image(
     s: &Session,
     profile: &Profile,
-    engine: Option<&Engine>,
+    engine: Option<&dyn Engine>,
     with_sources: bool,
 ) -> Result<ImagePlan> {
     let host = HostFacts::probe(&profile.device_paths());
@@ -81,7 +81,7 @@ pub(super) async fn plan_image(
 /// The deploy image of `profile` (for its `platform`), built unless the engine has it.
 pub(super) async fn built_image(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     profile: &Profile,
     flags: BuildFlags,
 ) -> Result<ImagePlan> {
@@ -119,26 +119,26 @@ pub async fn build(
     if push {
         require_registry(&profile)?;
     }
-    let engine = Engine::connect().await?;
-    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let engine = s.engine().await?;
+    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
     let mut pushed = Vec::new();
     let mut repository = String::new();
     for platform in &platforms {
         profile.platform = platform.clone();
-        let image = built_image(s, &engine, &profile, flags).await?;
+        let image = built_image(s, engine, &profile, flags).await?;
         let size = engine
             .identity(&image.tag)
             .await?
             .map(|i| HumanBytes(i.size.max(0) as u64).to_string())
             .unwrap_or_default();
-        let platform = image_platform(&engine, &image).await?;
+        let platform = image_platform(engine, &image).await?;
         s.ui.success(format!(
             "deploy image {} ({platform}, {size}): `robodev deploy run` starts it here, \
              `robodev save` or a registry takes it to the robot",
             image.tag
         ));
         if push {
-            let digest = push_and_record(s, &engine, &image, &platform).await?;
+            let digest = push_and_record(s, engine, &image, &platform).await?;
             repository = image.repository.clone();
             pushed.push(PushedPlatform {
                 platform,
@@ -148,7 +148,7 @@ pub async fn build(
         }
     }
     if pushed.len() > 1 {
-        push_index_and_record(s, &engine, &repository, &pushed).await?;
+        push_index_and_record(s, engine, &repository, &pushed).await?;
     } else if platforms.len() > 1 {
         s.ui.note("a multi-platform index is made in the registry: add --push to make one");
     }
@@ -164,12 +164,12 @@ pub async fn run(
 ) -> Result<i32> {
     let profile = s.profile(reference)?;
     let section = deploy::section(&profile)?.clone();
-    let engine = Engine::connect().await?;
-    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
-    let dev = s.plan(&profile, Some(&engine)).await?;
+    let engine = s.engine().await?;
+    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let dev = s.plan(&profile, Some(engine)).await?;
     dev.container.require_host()?;
-    let image = plan_image(s, &profile, Some(&engine), true).await?;
-    ensure_image(s, &engine, &image, flags).await?;
+    let image = plan_image(s, &profile, Some(engine), true).await?;
+    ensure_image(s, engine, &image, flags).await?;
     let container = deploy::runtime_container(&dev.container, &image, &section);
     let mut dev = dev;
     dev.container = container.clone();

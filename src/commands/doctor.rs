@@ -37,7 +37,7 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
         None => None,
     };
     let mut checks = Vec::new();
-    let engine = match Engine::connect().await {
+    let engine = match s.engine().await {
         Ok(engine) => Some(engine),
         Err(e) => {
             let (detail, fix) = match &e {
@@ -58,7 +58,7 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
             None
         }
     };
-    let facts = match &engine {
+    let facts = match engine {
         Some(engine) => {
             let facts = engine.facts().await?;
             checks.push(Check::ok(
@@ -77,8 +77,8 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
                         ),
                     },
                     facts.api_version,
-                    engine.endpoint.url,
-                    engine.endpoint.chosen_by,
+                    engine.endpoint().url,
+                    engine.endpoint().chosen_by,
                     if engine.is_local() {
                         ""
                     } else {
@@ -111,17 +111,15 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
         None => {}
     }
     if let Some(profile) = &profile {
-        let host = s
-            .host_facts(profile, engine.as_ref(), Freshness::Now)
-            .await?;
+        let host = s.host_facts(profile, engine, Freshness::Now).await?;
         checks.extend(crate::plan::hardware_checks(profile, &host, &facts));
-        let plan = s.plan_on(profile, engine.as_ref(), &host).await?;
-        match engine.as_ref().filter(|e| !e.is_local()) {
+        let plan = s.plan_on(profile, engine, &host).await?;
+        match engine.filter(|e| !e.is_local()) {
             None => checks.push(mount_sources(&plan)),
-            Some(engine) => checks.push(remote_mounts(&plan, &engine.endpoint.url)),
+            Some(engine) => checks.push(remote_mounts(&plan, &engine.endpoint().url)),
         }
         checks.push(security(&plan));
-        if let Some(engine) = &engine {
+        if let Some(engine) = engine {
             checks.push(image_check(engine, &plan).await?);
             if let Some(platform) = &profile.platform
                 && engine.is_local()
@@ -200,7 +198,7 @@ fn check_of(name: &str, problems: &[crate::notice::Problem], fine: &str) -> Chec
 }
 
 /// The environment's image, or else its base image, must be on the engine or pullable.
-async fn image_check(engine: &Engine, plan: &Plan) -> Result<Check> {
+async fn image_check(engine: &dyn Engine, plan: &Plan) -> Result<Check> {
     if engine.image_exists(&plan.image.tag).await? {
         return Ok(Check::ok(
             "image",

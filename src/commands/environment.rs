@@ -16,13 +16,13 @@ use std::io::IsTerminal;
 
 pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
-    let plan = s.plan(&profile, Some(&engine)).await?;
-    if pull_instead_of_build(s, &engine, &plan, flags).await? {
+    let engine = s.engine().await?;
+    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let plan = s.plan(&profile, Some(engine)).await?;
+    if pull_instead_of_build(s, engine, &plan, flags).await? {
         return Ok(0);
     }
-    if ensure_image(s, &engine, &plan.image, flags).await? == BuildOutput::UpToDate {
+    if ensure_image(s, engine, &plan.image, flags).await? == BuildOutput::UpToDate {
         s.ui.info(format!(
             "{} is up to date (no build needed)",
             plan.image.tag
@@ -42,7 +42,12 @@ fn confirm(question: &str) -> bool {
 }
 
 /// Make sure the environment's container exists and runs.
-async fn ensure_running(s: &Session, engine: &Engine, plan: &Plan, recreate: bool) -> Result<()> {
+async fn ensure_running(
+    s: &Session,
+    engine: &dyn Engine,
+    plan: &Plan,
+    recreate: bool,
+) -> Result<()> {
     let c = &plan.container;
     let wanted = c.labels.get(labels::CONFIG).cloned().unwrap_or_default();
     match our_container(engine, &c.name).await? {
@@ -80,7 +85,7 @@ async fn ensure_running(s: &Session, engine: &Engine, plan: &Plan, recreate: boo
     }
 }
 
-async fn create_and_start(s: &Session, engine: &Engine, plan: &Plan) -> Result<()> {
+async fn create_and_start(s: &Session, engine: &dyn Engine, plan: &Plan) -> Result<()> {
     prepare_start(s, plan)?;
     ensure_volumes(engine, plan).await?;
     let name = &plan.container.name;
@@ -115,16 +120,16 @@ pub async fn up(
     recreate: bool,
 ) -> Result<i32> {
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    let plan = s.plan(&profile, Some(&engine)).await?;
+    let engine = s.engine().await?;
+    let plan = s.plan(&profile, Some(engine)).await?;
     // Before building: a missing device or display is reported in a second, not after minutes.
     plan.container.require_host()?;
-    let plan = if ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await? {
-        s.plan_recent(&profile, Some(&engine)).await?
+    let plan = if ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await? {
+        s.plan_recent(&profile, Some(engine)).await?
     } else {
         plan
     };
-    ensure_environment_image(s, &engine, &plan, flags).await?;
+    ensure_environment_image(s, engine, &plan, flags).await?;
     let synced = super::sync::is_synced(&plan);
     if synced
         && engine
@@ -135,9 +140,9 @@ pub async fn up(
         // A new volume holds nothing yet, whatever was sent to an earlier one.
         super::sync::forget(&plan.container.name);
     }
-    ensure_running(s, &engine, &plan, recreate).await?;
+    ensure_running(s, engine, &plan, recreate).await?;
     if synced {
-        super::sync::push(s, &engine, &plan).await?;
+        super::sync::push(s, engine, &plan).await?;
     }
     if detach {
         s.ui.info(format!(
@@ -146,14 +151,14 @@ pub async fn up(
         ));
         return Ok(0);
     }
-    run_shell(&engine, &s.exec_plan_on(&profile, &engine)).await
+    run_shell(engine, &s.exec_plan_on(&profile, engine)).await
 }
 
 pub async fn stop(s: &Session, reference: Option<&str>) -> Result<i32> {
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
+    let engine = s.engine().await?;
     let name = s.exec_plan(&profile).container;
-    match our_container(&engine, &name).await? {
+    match our_container(engine, &name).await? {
         Some(state) if state.running => {
             engine.stop_container(&name, STOP_TIMEOUT_SECS).await?;
             s.ui.success(format!(
@@ -168,9 +173,9 @@ pub async fn stop(s: &Session, reference: Option<&str>) -> Result<i32> {
 
 pub async fn down(s: &Session, reference: Option<&str>, volumes: bool) -> Result<i32> {
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
+    let engine = s.engine().await?;
     let name = s.exec_plan(&profile).container;
-    match our_container(&engine, &name).await? {
+    match our_container(engine, &name).await? {
         Some(_) => {
             engine.remove_container(&name).await?;
             s.ui.success(format!(
@@ -180,7 +185,7 @@ pub async fn down(s: &Session, reference: Option<&str>, volumes: bool) -> Result
         }
         None => s.ui.info(Error::no_environment(&profile.name).to_string()),
     }
-    remove_or_keep_volumes(s, &engine, &profile, &name, volumes).await?;
+    remove_or_keep_volumes(s, engine, &profile, &name, volumes).await?;
     if volumes {
         super::sync::forget(&name);
     }
@@ -192,7 +197,7 @@ pub async fn down(s: &Session, reference: Option<&str>, volumes: bool) -> Result
 /// Without it, say which existing volumes were kept.
 async fn remove_or_keep_volumes(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     profile: &crate::profile::Profile,
     container: &str,
     remove: bool,
@@ -253,12 +258,12 @@ struct Status {
 
 pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<i32> {
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
+    let engine = s.engine().await?;
     let name = s.exec_plan(&profile).container;
-    let state = our_container(&engine, &name).await?;
+    let state = our_container(engine, &name).await?;
     // The plan can fail on this host right now (a device unplugged, no DISPLAY): still report
     // the container, and say why it cannot be compared.
-    let (image, up_to_date) = match s.plan(&profile, Some(&engine)).await {
+    let (image, up_to_date) = match s.plan(&profile, Some(engine)).await {
         Ok(plan) => {
             let wanted = plan.container.labels.get(labels::CONFIG).cloned();
             let same = state
@@ -281,7 +286,11 @@ pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<
         None => false,
     };
     let status = Status {
-        engine: format!("{} ({})", engine.endpoint.url, engine.endpoint.chosen_by),
+        engine: format!(
+            "{} ({})",
+            engine.endpoint().url,
+            engine.endpoint().chosen_by
+        ),
         profile: profile.name.clone(),
         workspace: s.workspace.root.display().to_string(),
         container: name,
@@ -326,9 +335,9 @@ pub async fn logs(
 ) -> Result<i32> {
     use std::io::Write;
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
+    let engine = s.engine().await?;
     let name = s.exec_plan(&profile).container;
-    if our_container(&engine, &name).await?.is_none() {
+    if our_container(engine, &name).await?.is_none() {
         return Err(Error::no_environment(&profile.name));
     }
     let mut sink = |stream: Output, bytes: &[u8]| {

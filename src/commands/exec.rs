@@ -15,7 +15,7 @@ use crate::profile::Profile;
 /// tell the user when the container was made from an older profile.
 async fn require_running(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     profile: &Profile,
     exec: &ExecPlan,
 ) -> Result<Option<String>> {
@@ -68,17 +68,17 @@ fn with_stale_hint(result: Result<i32>, stale: Option<String>) -> Result<i32> {
 
 pub async fn shell(s: &Session, reference: Option<&str>) -> Result<i32> {
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    let exec = s.exec_plan_on(&profile, &engine);
-    let stale = require_running(s, &engine, &profile, &exec).await?;
-    with_stale_hint(run_shell(&engine, &exec).await, stale)
+    let engine = s.engine().await?;
+    let exec = s.exec_plan_on(&profile, engine);
+    let stale = require_running(s, engine, &profile, &exec).await?;
+    with_stale_hint(run_shell(engine, &exec).await, stale)
 }
 
 pub async fn exec(s: &Session, reference: Option<&str>, cmd: Vec<String>) -> Result<i32> {
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    let exec = s.exec_plan_on(&profile, &engine);
-    let stale = require_running(s, &engine, &profile, &exec).await?;
+    let engine = s.engine().await?;
+    let exec = s.exec_plan_on(&profile, engine);
+    let stale = require_running(s, engine, &profile, &exec).await?;
     let result = engine
         .exec(&exec.container, &exec.command(cmd, &terminal()))
         .await;
@@ -93,13 +93,13 @@ pub async fn run(
     cmd: Vec<String>,
 ) -> Result<i32> {
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let engine = s.engine().await?;
+    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
     let plan = if no_hardware {
         s.ui.note("--no-hardware: no display, sound, devices or GPU in this container");
-        s.plan_without_hardware(&profile, Some(&engine)).await?
+        s.plan_without_hardware(&profile, Some(engine)).await?
     } else {
-        s.plan(&profile, Some(&engine)).await?
+        s.plan(&profile, Some(engine)).await?
     };
     plan.container.require_host().map_err(|e| match e {
         Error::Host { message, help } => Error::Host {
@@ -111,9 +111,9 @@ pub async fn run(
         },
         other => other,
     })?;
-    ensure_environment_image(s, &engine, &plan, flags).await?;
+    ensure_environment_image(s, engine, &plan, flags).await?;
     prepare_start(s, &plan)?;
-    ensure_volumes(&engine, &plan).await?;
+    ensure_volumes(engine, &plan).await?;
     let term = terminal();
     engine
         .run(

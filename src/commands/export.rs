@@ -2,7 +2,6 @@
 //! team runs it, from the same plan `up` and `deploy run` use.
 
 use super::session::Session;
-use crate::engine::Engine;
 use crate::error::Result;
 use crate::facts::engine::oci_arch;
 use crate::files::write_output;
@@ -54,11 +53,11 @@ pub async fn compose(
 ) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = if profile.gpu.needs_engine_facts() {
-        Some(Engine::connect().await?)
+        Some(s.engine().await?)
     } else {
         None
     };
-    let plan = s.plan(&profile, engine.as_ref()).await?;
+    let plan = s.plan(&profile, engine).await?;
     let (image, _) = image_reference(s, &plan.image)?;
     let file = compose_file(&profile.name, &plan.container, &image);
     if let Some(cookie) = &plan.container.x11_cookie {

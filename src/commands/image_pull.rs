@@ -8,7 +8,7 @@ use crate::ui::Ui;
 
 pub async fn pull_image(
     ui: Ui,
-    engine: &Engine,
+    engine: &dyn Engine,
     image: &str,
     platform: Option<&str>,
 ) -> Result<()> {

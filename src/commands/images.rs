@@ -65,7 +65,7 @@ fn pushed(
 
 /// `robodev images`.
 pub async fn images(s: &Session, json: bool) -> Result<i32> {
-    let engine = Engine::connect().await?;
+    let engine = s.engine().await?;
     let lock = LockFile::read(&s.workspace.root)?;
     let users = engine.containers_by_image().await?;
     let mut rows: Vec<ImageRow> = Vec::new();
@@ -135,10 +135,13 @@ pub async fn images(s: &Session, json: bool) -> Result<i32> {
 }
 
 /// The profile's current image on the engine; an error saying how to make it when absent.
-async fn current(s: &Session, reference: Option<&str>) -> Result<(Engine, Plan, ImageIdentity)> {
+async fn current<'s>(
+    s: &'s Session,
+    reference: Option<&str>,
+) -> Result<(&'s dyn Engine, Plan, ImageIdentity)> {
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    let plan = s.plan_recent(&profile, Some(&engine)).await?;
+    let engine = s.engine().await?;
+    let plan = s.plan_recent(&profile, Some(engine)).await?;
     let identity = engine.identity(&plan.image.tag).await?.ok_or_else(|| {
         Error::usage_with_help(
             format!(

@@ -1,7 +1,6 @@
 //! `ls` and `clean`.
 
 use super::session::Session;
-use crate::engine::Engine;
 use crate::error::Result;
 use crate::facts::HostFacts;
 use crate::plan::image::is_robodev_tag;
@@ -9,8 +8,8 @@ use crate::plan::labels;
 use crate::ui::print_out;
 use std::collections::BTreeSet;
 
-pub async fn ls(_s: &Session, json: bool) -> Result<i32> {
-    let engine = Engine::connect().await?;
+pub async fn ls(s: &Session, json: bool) -> Result<i32> {
+    let engine = s.engine().await?;
     let list = engine.list_managed().await?;
     if json {
         print_out(&serde_json::to_string_pretty(&list).unwrap_or_default());
@@ -49,7 +48,7 @@ struct CleanRow {
 /// that tag is removed: another name of the same image (`docker tag`) keeps the image. By
 /// default only this user's images; `--all` also those other users built on a shared engine.
 pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<i32> {
-    let engine = Engine::connect().await?;
+    let engine = s.engine().await?;
     let mut keep: BTreeSet<String> = engine
         .list_managed()
         .await?
@@ -65,7 +64,7 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
         };
         let host = HostFacts::probe(&profile.device_paths());
         let facts = s
-            .engine_facts(&profile, Some(&engine))
+            .engine_facts(&profile, Some(engine))
             .await
             .unwrap_or_default();
         if let Ok(planned) = crate::plan::image_only(

@@ -17,7 +17,7 @@ use crate::profile::Profile;
 /// lock does not name yet.
 pub async fn ensure_lock(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     profile: &Profile,
     mode: LockMode,
     pin_base: bool,
@@ -50,8 +50,8 @@ pub async fn lock(s: &Session, reference: Option<&str>, update: bool, locked: bo
     } else {
         LockMode::Resolve
     };
-    let engine = Engine::connect().await?;
-    if !ensure_lock(s, &engine, &profile, mode, true).await? {
+    let engine = s.engine().await?;
+    if !ensure_lock(s, engine, &profile, mode, true).await? {
         s.ui.success(format!(
             "{LOCK_FILE} is up to date for profile {}",
             profile.name

@@ -4,7 +4,6 @@
 //! and is never printed, logged or written anywhere but that file.
 
 use super::session::Session;
-use crate::engine::Engine;
 use crate::error::{Error, RegistryProblem, Result};
 use crate::facts::credentials::{RegistryAuth, config_key, registry_host};
 use crate::files::AtomicFile;
@@ -129,7 +128,7 @@ pub async fn login(
     };
     let user = ask_user(user)?;
     let password = ask_password(password_stdin)?;
-    let engine = Engine::connect().await?;
+    let engine = s.engine().await?;
     let auth = RegistryAuth::Password {
         username: user.clone(),
         password: password.clone(),

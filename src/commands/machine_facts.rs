@@ -30,13 +30,13 @@ const RECENT: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub async fn of_engine_machine(
     ui: Ui,
-    engine: &Engine,
+    engine: &dyn Engine,
     profile: &Profile,
     user: HostUser,
     base: &str,
     freshness: Freshness,
 ) -> Result<HostFacts> {
-    let machine = engine.endpoint.url.clone();
+    let machine = engine.endpoint().url.clone();
     let paths: Vec<String> = profile
         .device_paths()
         .iter()
@@ -106,7 +106,7 @@ fn recent_report(path: &std::path::Path) -> Option<MachineReport> {
 /// Run the probe on the engine's machine: its report, and the text to keep.
 async fn probe(
     ui: Ui,
-    engine: &Engine,
+    engine: &dyn Engine,
     profile: &Profile,
     base: &str,
     machine: &str,
@@ -141,7 +141,7 @@ async fn probe(
 /// its locked digest when the workspace has a lock), else an image robodev built for this
 /// profile there (a robot loaded from a bundle has no base image), else `base` pulled (the
 /// first build needs it anyway).
-async fn probe_image(ui: Ui, engine: &Engine, profile: &Profile, base: &str) -> Result<String> {
+async fn probe_image(ui: Ui, engine: &dyn Engine, profile: &Profile, base: &str) -> Result<String> {
     if engine.image_exists(base).await? {
         return Ok(base.to_string());
     }
@@ -156,7 +156,7 @@ async fn probe_image(ui: Ui, engine: &Engine, profile: &Profile, base: &str) -> 
     }
     ui.info(format!(
         "pulling {base} on {} to read that machine's devices",
-        engine.endpoint.url
+        engine.endpoint().url
     ));
     pull_image(ui, engine, base, None).await?;
     Ok(base.to_string())

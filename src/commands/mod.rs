@@ -37,9 +37,13 @@ use crate::error::Result;
 use clap::CommandFactory;
 use session::Session;
 
-pub async fn execute(cli: Cli) -> Result<i32> {
+/// Execute `cli` against `engine`, or the engine the user chose (connected on first use).
+pub async fn execute(cli: Cli, engine: Option<Box<dyn crate::engine::Engine>>) -> Result<i32> {
     crate::engine::use_host(cli.global.host.clone());
-    let session = Session::new(cli.global.clone())?;
+    let session = match engine {
+        Some(engine) => Session::with_engine(cli.global.clone(), engine)?,
+        None => Session::new(cli.global.clone())?,
+    };
     let s = &session;
     match cli.command {
         Command::Up {

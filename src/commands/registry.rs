@@ -17,7 +17,7 @@ use crate::plan::labels;
 use std::time::Instant;
 
 /// The platform an image is for: the profile's, or the engine's own.
-pub async fn image_platform(engine: &Engine, image: &ImagePlan) -> Result<String> {
+pub async fn image_platform(engine: &dyn Engine, image: &ImagePlan) -> Result<String> {
     match &image.platform {
         Some(p) => Ok(p.clone()),
         None => Ok(engine.facts().await?.platform),
@@ -33,13 +33,13 @@ fn auth_for(repository: &str) -> Result<Option<RegistryAuth>> {
 pub async fn push(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
     let profile = s.profile(reference)?;
     require_registry(&profile)?;
-    let engine = Engine::connect().await?;
+    let engine = s.engine().await?;
     // What is pushed for the team starts from a pinned base.
-    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), true).await?;
-    let plan = s.plan(&profile, Some(&engine)).await?;
-    ensure_image(s, &engine, &plan.image, flags).await?;
-    let platform = image_platform(&engine, &plan.image).await?;
-    push_and_record(s, &engine, &plan.image, &platform).await?;
+    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), true).await?;
+    let plan = s.plan(&profile, Some(engine)).await?;
+    ensure_image(s, engine, &plan.image, flags).await?;
+    let platform = image_platform(engine, &plan.image).await?;
+    push_and_record(s, engine, &plan.image, &platform).await?;
     Ok(0)
 }
 
@@ -47,7 +47,7 @@ pub async fn push(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Re
 /// `images` section (by image hash and platform), saying so. Returns the digest.
 pub async fn push_and_record(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     image: &ImagePlan,
     platform: &str,
 ) -> Result<String> {
@@ -100,7 +100,7 @@ pub fn index_hash(images: &[PushedPlatform]) -> String {
 /// commas), and say how a robot pulls it. Returns the index reference.
 pub async fn push_index_and_record(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     repository: &str,
     images: &[PushedPlatform],
 ) -> Result<String> {
@@ -159,7 +159,7 @@ pub fn require_registry(profile: &crate::profile::Profile) -> Result<()> {
 /// that does not match is an error: such an image is never run.
 pub async fn pull_instead_of_build(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     plan: &Plan,
     flags: BuildFlags,
 ) -> Result<bool> {
@@ -232,7 +232,7 @@ pub async fn pull_instead_of_build(
 /// built.
 pub async fn ensure_environment_image(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     plan: &Plan,
     flags: BuildFlags,
 ) -> Result<()> {
@@ -245,7 +245,7 @@ pub async fn ensure_environment_image(
 /// The pulled image must carry this plan's hash, and the locked digest when there is one.
 /// Otherwise it is removed again and never run.
 async fn verify(
-    engine: &Engine,
+    engine: &dyn Engine,
     pulled: &str,
     plan: &Plan,
     locked: Option<&LockedImage>,

@@ -5,7 +5,7 @@ use super::build_lock::BuildLock;
 use super::build_progress::BuildProgress;
 use super::machine_facts::{Freshness, of_engine_machine};
 use crate::cli::{BuildFlags, GlobalArgs};
-use crate::engine::{BuildOptions, BuildOutput, ContainerState, Engine};
+use crate::engine::{BollardEngine, BuildOptions, BuildOutput, ContainerState, Engine};
 use crate::error::{Error, Result};
 use crate::facts::{EngineFacts, HostFacts, HostUser, Workspace};
 use crate::lockfile::LockFile;
@@ -23,6 +23,8 @@ pub struct Session {
     pub workspace: Workspace,
     pub search: ProfileSearch,
     pub ui: Ui,
+    /// The engine, connected once, on first use (commands that need none never connect).
+    engine: std::cell::OnceCell<Box<dyn Engine>>,
 }
 
 impl Session {
@@ -50,7 +52,24 @@ impl Session {
             workspace,
             search,
             ui,
+            engine: std::cell::OnceCell::new(),
         })
+    }
+
+    /// A session whose engine is `engine` (a fake one, in tests of the command layer).
+    pub fn with_engine(global: GlobalArgs, engine: Box<dyn Engine>) -> Result<Session> {
+        let session = Session::new(global)?;
+        let _ = session.engine.set(engine);
+        Ok(session)
+    }
+
+    /// The engine robodev was pointed at, connected on first use and kept for the command.
+    pub async fn engine(&self) -> Result<&dyn Engine> {
+        if let Some(engine) = self.engine.get() {
+            return Ok(engine.as_ref());
+        }
+        let connected: Box<dyn Engine> = Box::new(BollardEngine::connect().await?);
+        Ok(self.engine.get_or_init(|| connected).as_ref())
     }
 
     /// Load and validate a profile; print its warnings.
@@ -64,14 +83,14 @@ impl Session {
     pub async fn engine_facts(
         &self,
         profile: &Profile,
-        engine: Option<&Engine>,
+        engine: Option<&dyn Engine>,
     ) -> Result<EngineFacts> {
         match engine {
             // The GPU mode, and any engine but the local default socket (Podman, rootless):
             // the local loop on the default engine asks nothing more.
             Some(engine)
                 if profile.gpu.needs_engine_facts()
-                    || engine.endpoint.url != crate::facts::endpoint::DEFAULT_SOCKET =>
+                    || engine.endpoint().url != crate::facts::endpoint::DEFAULT_SOCKET =>
             {
                 engine.facts().await
             }
@@ -83,7 +102,7 @@ impl Session {
     /// absent, no display, a missing mount source) are in `plan.container.problems`: only the
     /// commands that create a container refuse them (`require_host`), so `build`, `generate`
     /// and `devcontainer` work on a CI runner or over ssh.
-    pub async fn plan(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
+    pub async fn plan(&self, profile: &Profile, engine: Option<&dyn Engine>) -> Result<Plan> {
         let plan = self.plan_quiet(profile, engine).await?;
         self.show(&plan.container.notices);
         Ok(plan)
@@ -94,7 +113,7 @@ impl Session {
     pub async fn host_facts(
         &self,
         profile: &Profile,
-        engine: Option<&Engine>,
+        engine: Option<&dyn Engine>,
         freshness: Freshness,
     ) -> Result<HostFacts> {
         match engine.filter(|e| !e.is_local()) {
@@ -110,14 +129,18 @@ impl Session {
     }
 
     /// The same plan, without printing its notices (to compare, or for `doctor`).
-    pub async fn plan_quiet(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
+    pub async fn plan_quiet(&self, profile: &Profile, engine: Option<&dyn Engine>) -> Result<Plan> {
         let host = self.host_facts(profile, engine, Freshness::Now).await?;
         self.plan_on(profile, engine, &host).await
     }
 
     /// The plan, quiet, from the engine machine's recent facts: for comparing with what
     /// exists and naming things, never for creating or starting a container.
-    pub async fn plan_recent(&self, profile: &Profile, engine: Option<&Engine>) -> Result<Plan> {
+    pub async fn plan_recent(
+        &self,
+        profile: &Profile,
+        engine: Option<&dyn Engine>,
+    ) -> Result<Plan> {
         let host = self.host_facts(profile, engine, Freshness::Recent).await?;
         self.plan_on(profile, engine, &host).await
     }
@@ -126,7 +149,7 @@ impl Session {
     pub async fn plan_on(
         &self,
         profile: &Profile,
-        engine: Option<&Engine>,
+        engine: Option<&dyn Engine>,
         host: &HostFacts,
     ) -> Result<Plan> {
         let remote = engine.filter(|e| !e.is_local());
@@ -150,8 +173,8 @@ impl Session {
             Some(engine) => {
                 crate::plan::remote::on_remote_engine(
                     &mut plan,
-                    &engine.endpoint.url,
-                    &engine.endpoint.chosen_by,
+                    &engine.endpoint().url,
+                    &engine.endpoint().chosen_by,
                 );
                 if engine.remote_user().is_none() && self.global.remote_user.is_none() {
                     let user = &plan.container.user;
@@ -160,7 +183,9 @@ impl Session {
                          container user has this machine's uid {} and gid {}, and files it \
                          writes there belong to that uid (`--remote-user UID:GID` names yours \
                          there; over ssh://USER@HOST robodev learns it)",
-                        engine.endpoint.url, user.uid, user.gid
+                        engine.endpoint().url,
+                        user.uid,
+                        user.gid
                     )));
                 }
             }
@@ -174,7 +199,7 @@ impl Session {
     pub async fn plan_without_hardware(
         &self,
         profile: &Profile,
-        engine: Option<&Engine>,
+        engine: Option<&dyn Engine>,
     ) -> Result<Plan> {
         let image = self.plan_quiet(profile, engine).await?.image;
         let mut plan = self.plan(&profile.without_hardware(), engine).await?;
@@ -197,13 +222,13 @@ impl Session {
     }
 
     /// How to run processes in the environment on `engine`, as `engine_user`.
-    pub fn exec_plan_on(&self, profile: &Profile, engine: &Engine) -> ExecPlan {
+    pub fn exec_plan_on(&self, profile: &Profile, engine: &dyn Engine) -> ExecPlan {
         self.exec_plan_as(profile, &self.engine_user(engine))
     }
 
     /// Who the container user is on `engine`'s machine: for an engine on another machine,
     /// `--remote-user`, else the ssh user there; this machine's user otherwise.
-    pub fn engine_user(&self, engine: &Engine) -> HostUser {
+    pub fn engine_user(&self, engine: &dyn Engine) -> HostUser {
         let local = HostFacts::current_user();
         if engine.is_local() {
             return local;
@@ -257,7 +282,7 @@ pub fn terminal() -> Terminal {
 /// across robodev processes; one that waited finds the image and makes no build call.
 pub async fn ensure_image(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     image: &ImagePlan,
     flags: BuildFlags,
 ) -> Result<BuildOutput> {
@@ -280,7 +305,7 @@ pub async fn ensure_image(
     }
     let _lock = BuildLock::acquire(&image.hash, &image.tag, s.ui).await?;
     let mut progress = BuildProgress::new(s.ui);
-    let out = engine.ensure_image(image, options, &mut progress).await?;
+    let out = engine.build_image(image, options, &mut progress).await?;
     match out {
         BuildOutput::UpToDate => s.ui.note(format!("image {} is up to date", image.tag)),
         BuildOutput::Built => s.ui.success(format!("built {}", image.tag)),
@@ -293,7 +318,7 @@ pub async fn ensure_image(
 /// pulling it (from a multi-platform base) when it is not.
 async fn ensure_base_for_platform(
     s: &Session,
-    engine: &Engine,
+    engine: &dyn Engine,
     base: &str,
     platform: &str,
 ) -> Result<()> {
@@ -355,7 +380,7 @@ pub fn require_emulation(platform: &str) -> Result<()> {
 
 /// The environment's container, if there is one; an error when the name is taken by a
 /// container robodev did not create.
-pub async fn our_container(engine: &Engine, name: &str) -> Result<Option<ContainerState>> {
+pub async fn our_container(engine: &dyn Engine, name: &str) -> Result<Option<ContainerState>> {
     match engine.find_container(name).await? {
         Some(state) if !state.is_managed() => Err(Error::foreign_container(name)),
         other => Ok(other),
@@ -363,7 +388,7 @@ pub async fn our_container(engine: &Engine, name: &str) -> Result<Option<Contain
 }
 
 /// Create the plan's named volumes (labelled as robodev's) before its container.
-pub async fn ensure_volumes(engine: &Engine, plan: &Plan) -> Result<()> {
+pub async fn ensure_volumes(engine: &dyn Engine, plan: &Plan) -> Result<()> {
     for volume in &plan.container.volumes {
         engine.ensure_volume(volume).await?;
     }
@@ -384,6 +409,6 @@ pub fn prepare_start(s: &Session, plan: &Plan) -> Result<()> {
 }
 
 /// An interactive shell in the environment's container.
-pub async fn run_shell(engine: &Engine, exec: &ExecPlan) -> Result<i32> {
+pub async fn run_shell(engine: &dyn Engine, exec: &ExecPlan) -> Result<i32> {
     engine.exec(&exec.container, &exec.shell(&terminal())).await
 }

@@ -44,7 +44,7 @@ pub fn is_synced(plan: &Plan) -> bool {
 }
 
 /// Send what changed to the running container's workspace volume.
-pub async fn push(s: &Session, engine: &Engine, plan: &Plan) -> Result<()> {
+pub async fn push(s: &Session, engine: &dyn Engine, plan: &Plan) -> Result<()> {
     let c = &plan.container;
     let started = Instant::now();
     let root = &s.workspace.root;
@@ -88,7 +88,7 @@ pub async fn push(s: &Session, engine: &Engine, plan: &Plan) -> Result<()> {
     write_record(&c.name, &record_of(&scan))?;
     s.ui.success(format!(
         "synced the workspace to {}: {} file(s) sent ({}), {} deleted, {} unchanged, in {:.2}s",
-        engine.endpoint.url,
+        engine.endpoint().url,
         todo.send.len(),
         indicatif::HumanBytes(bytes as u64),
         todo.delete.len(),
@@ -114,7 +114,7 @@ fn workspace_path(path: &str) -> Result<PathBuf> {
 }
 
 /// Bring `paths` back from the remote copy into the local workspace.
-pub async fn pull(s: &Session, engine: &Engine, plan: &Plan, paths: &[String]) -> Result<()> {
+pub async fn pull(s: &Session, engine: &dyn Engine, plan: &Plan, paths: &[String]) -> Result<()> {
     let c = &plan.container;
     let root = &s.workspace.root;
     for path in paths {
@@ -155,8 +155,8 @@ pub async fn pull(s: &Session, engine: &Engine, plan: &Plan, paths: &[String]) -
 /// `robodev sync [PROFILE] [--pull PATH…]`.
 pub async fn sync(s: &Session, reference: Option<&str>, pull_paths: Vec<String>) -> Result<i32> {
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    let plan = s.plan_recent(&profile, Some(&engine)).await?;
+    let engine = s.engine().await?;
+    let plan = s.plan_recent(&profile, Some(engine)).await?;
     if !is_synced(&plan) {
         return Err(Error::usage_with_help(
             format!(
@@ -182,9 +182,9 @@ pub async fn sync(s: &Session, reference: Option<&str>, pull_paths: Vec<String>)
         ));
     }
     if pull_paths.is_empty() {
-        push(s, &engine, &plan).await?;
+        push(s, engine, &plan).await?;
     } else {
-        pull(s, &engine, &plan, &pull_paths).await?;
+        pull(s, engine, &plan, &pull_paths).await?;
     }
     Ok(0)
 }

@@ -5,7 +5,6 @@ use super::lock::{LockMode, ensure_lock};
 use super::registry::ensure_environment_image;
 use super::session::{Session, ensure_volumes, terminal};
 use crate::cli::BuildFlags;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::plan::test_run::{self, Selection};
 use std::path::PathBuf;
@@ -22,14 +21,14 @@ pub async fn test(
             .map_err(|m| Error::usage(format!("--packages-select/--packages-up-to: {m}")))?;
     }
     let profile = s.profile(reference)?;
-    let engine = Engine::connect().await?;
-    ensure_lock(s, &engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let engine = s.engine().await?;
+    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
     // Tests need no display, sound, devices or GPU (a CI runner has none), but run in the
     // environment's own image: the one developers use and the team's registry holds.
-    let plan = s.plan_without_hardware(&profile, Some(&engine)).await?;
+    let plan = s.plan_without_hardware(&profile, Some(engine)).await?;
     plan.container.require_host()?;
-    ensure_environment_image(s, &engine, &plan, flags).await?;
-    ensure_volumes(&engine, &plan).await?;
+    ensure_environment_image(s, engine, &plan, flags).await?;
+    ensure_volumes(engine, &plan).await?;
     let results = match results {
         Some(dir) => {
             let dir = crate::paths::resolve_against(

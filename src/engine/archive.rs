@@ -2,13 +2,13 @@
 //! and loading it tags nothing) and load an archive, both streamed: memory stays bounded by a
 //! chunk whatever the image's size.
 
-use super::connection::Engine;
+use super::connection::BollardEngine;
 use super::errors::api_error;
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
-impl Engine {
+impl BollardEngine {
     /// Stream the archive of image `id` (what `docker save` writes) into `sink`, chunk by
     /// chunk; returns the bytes written.
     pub async fn export_image(

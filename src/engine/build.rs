@@ -1,7 +1,7 @@
 //! Building an image plan: the context as an in-memory tar, every option from the plan, the
 //! engine's progress handed to a `BuildWatcher` (the command layer shows it).
 
-use super::connection::Engine;
+use super::connection::BollardEngine;
 use super::errors::{QUICK, api_error, is_not_found, limited};
 use crate::error::{Error, Result};
 use crate::plan::image::ImagePlan;
@@ -38,7 +38,7 @@ pub enum BuildOutput {
 
 const TAIL_LINES: usize = 25;
 
-impl Engine {
+impl BollardEngine {
     pub async fn image_exists(&self, tag: &str) -> Result<bool> {
         let action = format!("inspect image {tag}");
         match limited(QUICK, &action, self.docker.inspect_image(tag)).await? {

@@ -13,14 +13,14 @@ use bollard::{API_DEFAULT_VERSION, BollardRequest, Docker};
 /// Request timeout for the transport itself; robodev's own limits are shorter where it matters.
 const TRANSPORT_TIMEOUT: u64 = 24 * 3600;
 
-pub struct Engine {
+pub struct BollardEngine {
     pub(crate) docker: Docker,
     pub api_version: String,
     pub endpoint: Endpoint,
     remote_user: Option<crate::facts::host::HostUser>,
 }
 
-impl Engine {
+impl BollardEngine {
     /// Whether the engine runs on this machine (a unix socket, or TCP on loopback): only then
     /// do this machine's facts (emulation, devices, paths) describe it.
     pub fn is_local(&self) -> bool {
@@ -36,7 +36,7 @@ impl Engine {
     }
 
     /// Connect to the chosen engine and agree on an API version with it, once.
-    pub async fn connect() -> Result<Engine> {
+    pub async fn connect() -> Result<BollardEngine> {
         let endpoint = current_endpoint()?;
         let _ = CONNECTED.set(endpoint.url.clone());
         let mut remote_user = None;
@@ -83,7 +83,7 @@ impl Engine {
         .await?
         .map_err(|e| connection_error(&e))?;
         let api_version = docker.client_version().to_string();
-        Ok(Engine {
+        Ok(BollardEngine {
             docker,
             api_version,
             endpoint,

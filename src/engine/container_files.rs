@@ -1,12 +1,12 @@
 //! Files in and out of a container through the Engine API's archive endpoint (the remote
 //! workspace copy), and a quiet command run to tidy up after them.
 
-use super::connection::Engine;
+use super::connection::BollardEngine;
 use super::errors::{MEDIUM, api_error, limited};
 use crate::error::{Error, Result};
 use futures_util::StreamExt;
 
-impl Engine {
+impl BollardEngine {
     /// Extract the tar `archive` at `dest` in the container (created, running or stopped).
     pub async fn upload(&self, container: &str, dest: &str, archive: Vec<u8>) -> Result<()> {
         let action = format!("copy files into {container}:{dest}");

@@ -1,6 +1,6 @@
 //! Containers: create from a plan, find, start, stop, remove, exec, run, list, logs.
 
-use super::connection::Engine;
+use super::connection::BollardEngine;
 use super::errors::{MEDIUM, QUICK, api_error, is_not_found, limited};
 use super::stdio::{self, Attached, PumpEnd};
 use crate::error::{Error, Result};
@@ -146,7 +146,7 @@ pub fn create_body(
     }
 }
 
-impl Engine {
+impl BollardEngine {
     pub async fn find_container(&self, name: &str) -> Result<Option<ContainerState>> {
         let action = format!("inspect container {name}");
         match limited(QUICK, &action, self.docker.inspect_container(name, None)).await? {
@@ -662,7 +662,7 @@ impl Engine {
     }
 }
 
-impl Engine {
+impl BollardEngine {
     /// The image (as named at creation) of every container, robodev's or not.
     /// Every container's name (without the slash), by the id of the image it runs.
     pub async fn containers_by_image(&self) -> Result<HashMap<String, Vec<String>>> {

@@ -1,6 +1,6 @@
 //! An image's layers as the engine records them (`docker history`), newest first.
 
-use super::connection::Engine;
+use super::connection::BollardEngine;
 use super::errors::{QUICK, api_error, limited};
 use crate::error::Result;
 
@@ -11,7 +11,7 @@ pub struct HistoryEntry {
     pub created: i64,
 }
 
-impl Engine {
+impl BollardEngine {
     pub async fn history(&self, image: &str) -> Result<Vec<HistoryEntry>> {
         let action = format!("read the history of {image}");
         let items = limited(QUICK, &action, self.docker.image_history(image))

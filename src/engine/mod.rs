@@ -12,12 +12,14 @@ mod errors;
 mod history;
 pub mod image_index;
 mod registry;
+mod seam;
 mod ssh;
 mod stdio;
 
 pub use build::{BuildOptions, BuildOutput, BuildWatcher, base_image_help};
 pub use chosen::{current_endpoint, use_host};
-pub use connection::Engine;
+pub use connection::BollardEngine;
 pub use containers::{Captured, ContainerState, LabelledImage, ManagedContainer, Output};
 pub use history::HistoryEntry;
 pub use registry::{ImageIdentity, TransferWatcher};
+pub use seam::{ArchiveStream, Engine, ImageStore, Runtime};

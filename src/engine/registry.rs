@@ -2,7 +2,7 @@
 //! tag, and what an image says about itself (labels, repository digests). Progress goes to a
 //! `TransferWatcher`; credentials are handed to the engine and nowhere else.
 
-use super::connection::Engine;
+use super::connection::BollardEngine;
 use super::errors::{QUICK, api_error, is_not_found, limited};
 use crate::error::{Error, RegistryProblem, Result};
 use crate::facts::credentials::RegistryAuth;
@@ -101,7 +101,7 @@ pub(super) fn registry_error(action: &str, registry: &str, message: String) -> E
     }
 }
 
-impl Engine {
+impl BollardEngine {
     /// Push `repository:tag`; returns the digest the registry gave it.
     pub async fn push(
         &self,

@@ -2,6 +2,9 @@
 
 mod support;
 
+mod command_layer;
+mod fake_engine;
+
 mod base_pins;
 mod cli;
 mod dependencies;
