@@ -75,8 +75,46 @@ pub fn create_body(
     tty: bool,
     stdin: bool,
 ) -> ContainerCreateBody {
-    let mounts = plan
-        .mounts
+    // Every field named: a new one does not compile until the engine decides what to do with it.
+    let ContainerPlan {
+        // The create call's name (`create_container`); a throw-away one is named by the engine.
+        name: _,
+        image,
+        user,
+        working_dir,
+        // Both are in `mounts` (the workspace's bind mount).
+        workspace_host: _,
+        workspace_target: _,
+        env,
+        labels,
+        mounts,
+        devices,
+        device_cgroup_rules,
+        group_add,
+        // Their gids on this machine are in `group_add`.
+        group_names: _,
+        network_mode,
+        ipc_mode,
+        shm_size,
+        privileged,
+        init,
+        cap_add,
+        cap_drop,
+        security_opt,
+        gpu_requests,
+        runtime,
+        userns_mode,
+        // Made before the container, by `ensure_volume`.
+        volumes: _,
+        // Written on the host before each start (`x11::refresh_cookie`); its mount is in
+        // `mounts`.
+        x11_cookie: _,
+        // Shown when planning; the commands that create a container refuse its problems first
+        // (`require_host`).
+        notices: _,
+        problems: _,
+    } = plan;
+    let mounts = mounts
         .iter()
         .map(|m| Mount {
             target: Some(m.target.clone()),
@@ -90,8 +128,7 @@ pub fn create_body(
             ..Default::default()
         })
         .collect();
-    let devices = plan
-        .devices
+    let devices = devices
         .iter()
         .map(|d| DeviceMapping {
             path_on_host: Some(d.host.clone()),
@@ -99,8 +136,7 @@ pub fn create_body(
             cgroup_permissions: Some(d.permissions.clone()),
         })
         .collect();
-    let device_requests = plan
-        .gpu_requests
+    let device_requests = gpu_requests
         .iter()
         .map(|g| DeviceRequest {
             driver: Some(g.driver.clone()),
@@ -113,27 +149,27 @@ pub fn create_body(
     let host_config = HostConfig {
         mounts: Some(mounts),
         devices: Some(devices),
-        device_cgroup_rules: Some(plan.device_cgroup_rules.clone()),
+        device_cgroup_rules: Some(device_cgroup_rules.clone()),
         device_requests: Some(device_requests),
-        group_add: Some(plan.group_add.clone()),
-        network_mode: Some(plan.network_mode.clone()),
-        ipc_mode: plan.ipc_mode.clone(),
-        shm_size: plan.shm_size.map(|s| s as i64),
-        privileged: Some(plan.privileged),
-        init: Some(plan.init),
-        cap_add: Some(plan.cap_add.clone()),
-        cap_drop: Some(plan.cap_drop.clone()),
-        security_opt: Some(plan.security_opt.clone()),
-        runtime: plan.runtime.clone(),
-        userns_mode: plan.userns_mode.clone(),
+        group_add: Some(group_add.clone()),
+        network_mode: Some(network_mode.clone()),
+        ipc_mode: ipc_mode.clone(),
+        shm_size: shm_size.map(|s| s as i64),
+        privileged: Some(*privileged),
+        init: Some(*init),
+        cap_add: Some(cap_add.clone()),
+        cap_drop: Some(cap_drop.clone()),
+        security_opt: Some(security_opt.clone()),
+        runtime: runtime.clone(),
+        userns_mode: userns_mode.clone(),
         ..Default::default()
     };
     ContainerCreateBody {
-        image: Some(plan.image.clone()),
-        user: Some(plan.user_spec()),
-        working_dir: Some(plan.working_dir.clone()),
-        env: Some(plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-        labels: Some(plan.labels.clone().into_iter().collect()),
+        image: Some(image.clone()),
+        user: Some(user.spec()),
+        working_dir: Some(working_dir.clone()),
+        env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        labels: Some(labels.clone().into_iter().collect()),
         cmd,
         tty: Some(tty),
         open_stdin: Some(stdin),

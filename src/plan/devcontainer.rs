@@ -6,7 +6,7 @@
 //! (`robodev-initialize`, the initializeCommand) and applied inside (`robodev-groups`, the
 //! postStartCommand). Built with serde_json; deterministic and idempotent.
 
-use super::container::MountKind;
+use super::container::{ContainerPlan, MountKind};
 use super::render::Renderer;
 use super::user::PORTABLE_USER;
 use super::{Pins, Plan, PlanInputs};
@@ -161,8 +161,46 @@ pub fn generate(
     renderer: &Renderer,
     dependencies_locked: bool,
 ) -> Result<DevcontainerFiles> {
-    let c = &plan.container;
-    let user = &plan.user;
+    // Every field named: a new one does not compile until this file decides what to do with it.
+    let ContainerPlan {
+        name,
+        // The dev container builds its image from the Dockerfile written beside it.
+        image: _,
+        user,
+        working_dir,
+        workspace_host,
+        workspace_target,
+        env,
+        // robodev's ownership labels: VS Code manages this container, and `robodev ls`/`down`
+        // must not count it as theirs.
+        labels: _,
+        mounts: container_mounts,
+        devices,
+        device_cgroup_rules,
+        // The gids of the machine that planned; `robodev-initialize` looks up `group_names`
+        // (and the devices' groups) on the machine that opens the folder, at each start.
+        group_add: _,
+        group_names,
+        network_mode,
+        ipc_mode,
+        shm_size,
+        privileged,
+        init,
+        cap_add,
+        cap_drop,
+        security_opt,
+        gpu_requests,
+        runtime,
+        userns_mode,
+        // The engine makes a mount's named volume on first use; robodev's labels on it would
+        // make `robodev down --volumes` remove what VS Code's container uses.
+        volumes: _,
+        x11_cookie,
+        // What planning decided for the portable host, not the container's configuration.
+        notices: _,
+        // Requirements of the portable host (its devices taken as present), not of a machine.
+        problems: _,
+    } = &plan.container;
     let mut build_args = Map::new();
     if !user.is_root() {
         // The user's name comes from the machine that opens the folder; its uid/gid are matched
@@ -175,52 +213,65 @@ pub fn generate(
         "${localEnv:USER}"
     };
 
-    let mut run_args: Vec<String> = vec![format!("--network={}", c.network_mode)];
-    if let Some(ipc) = &c.ipc_mode {
+    let mut run_args: Vec<String> = vec![format!("--network={network_mode}")];
+    if let Some(ipc) = ipc_mode {
         run_args.push(format!("--ipc={ipc}"));
     }
-    if let Some(shm) = c.shm_size {
+    if let Some(shm) = shm_size {
         run_args.push(format!("--shm-size={shm}"));
     }
-    for d in &c.devices {
-        run_args.push(format!("--device={}:{}", d.host, d.container));
+    // VS Code opens the workspace folder; the container's own directory only when it differs.
+    if working_dir != workspace_target {
+        run_args.push(format!("--workdir={working_dir}"));
     }
-    for rule in &c.device_cgroup_rules {
+    for d in devices {
+        // `rwm` is the engine's default, left unsaid.
+        if d.permissions == "rwm" {
+            run_args.push(format!("--device={}:{}", d.host, d.container));
+        } else {
+            run_args.push(format!(
+                "--device={}:{}:{}",
+                d.host, d.container, d.permissions
+            ));
+        }
+    }
+    for rule in device_cgroup_rules {
         run_args.push(format!("--device-cgroup-rule={rule}"));
     }
-    for g in &c.gpu_requests {
+    for g in gpu_requests {
         if g.driver == "cdi" {
             run_args.extend(g.device_ids.iter().map(|id| format!("--device={id}")));
         } else {
             run_args.push("--gpus=all".into());
         }
     }
-    for cap in &c.cap_drop {
+    for cap in cap_drop {
         run_args.push(format!("--cap-drop={cap}"));
     }
-    if let Some(runtime) = &c.runtime {
+    if let Some(runtime) = runtime {
         run_args.push(format!("--runtime={runtime}"));
+    }
+    // `keep-id` (rootless Podman): the opening user's files keep their owner inside.
+    if let Some(userns) = userns_mode {
+        run_args.push(format!("--userns={userns}"));
     }
 
     let mut mounts: Vec<String> = Vec::new();
-    let mut env: Map<String, Value> = c
-        .env
+    let mut env: Map<String, Value> = env
         .iter()
         .filter(|(k, _)| !SKIP_ENV.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
-    for m in c.mounts.iter().filter(|m| m.target != c.workspace_target) {
-        if plan
-            .container
-            .x11_cookie
-            .as_ref()
-            .is_some_and(|x| x.host_file == m.source)
-        {
+    for m in container_mounts
+        .iter()
+        .filter(|m| m.target != *workspace_target)
+    {
+        if x11_cookie.as_ref().is_some_and(|x| x.host_file == m.source) {
             continue;
         }
         // An environment's own volume: named after the dev container on the opening machine
         // (`${devcontainerId}`), not after a container name robodev would give.
-        let own_prefix = format!("{}-", c.name);
+        let own_prefix = format!("{name}-");
         let source = match m.source.strip_prefix(&own_prefix) {
             Some(rest) if m.kind == MountKind::Volume => {
                 format!("robodev-${{devcontainerId}}-{rest}")
@@ -232,9 +283,9 @@ pub fn generate(
     // The dev container is started by VS Code, not robodev: what depends on the opening
     // machine is made there right before each start by `robodev-initialize`, in a directory of
     // that user's cache named after what it holds (so two workspaces never share one by chance).
-    let devices: Vec<&str> = c.devices.iter().map(|d| d.host.as_str()).collect();
-    let x11 = c.x11_cookie.is_some();
-    let key = serde_json::to_vec(&json!([c.group_names, devices, x11])).unwrap_or_default();
+    let devices: Vec<&str> = devices.iter().map(|d| d.host.as_str()).collect();
+    let x11 = x11_cookie.is_some();
+    let key = serde_json::to_vec(&json!([group_names, devices, x11])).unwrap_or_default();
     let digest = hex::encode(Sha256::digest(&key));
     let state_dir = format!("devcontainer-{}-{}", plan.profile.name, &digest[..8]);
     mounts.push(mount_string(
@@ -248,7 +299,7 @@ pub fn generate(
         env.insert("XAUTHORITY".into(), json!(format!("{STATE_INSIDE}/xauth")));
     }
     let script_vars = json!({
-        "group_names": c.group_names,
+        "group_names": group_names,
         "devices": devices,
         "x11": x11,
         "state_dir": state_dir,
@@ -257,7 +308,7 @@ pub fn generate(
     let initialize_script = renderer.render("devcontainer-initialize.j2", &script_vars)?;
     let groups_script = renderer.render("devcontainer-groups.j2", &script_vars)?;
 
-    let ws_source = c.workspace_host.trim_end_matches("/.").to_string();
+    let ws_source = workspace_host.trim_end_matches("/.").to_string();
 
     let mut settings = Map::new();
     settings.insert(
@@ -266,10 +317,7 @@ pub fn generate(
     );
     settings.insert(
         "C_Cpp.default.compileCommands".into(),
-        json!(format!(
-            "{}/build/compile_commands.json",
-            c.workspace_target
-        )),
+        json!(format!("{workspace_target}/build/compile_commands.json")),
     );
     settings.insert("cmake.configureOnOpen".into(), json!(false));
     settings.insert(
@@ -294,24 +342,23 @@ pub fn generate(
     doc.insert("containerUser".into(), json!(remote_user));
     doc.insert("remoteUser".into(), json!(remote_user));
     doc.insert("updateRemoteUserUID".into(), json!(true));
-    doc.insert("workspaceFolder".into(), json!(c.workspace_target));
+    doc.insert("workspaceFolder".into(), json!(workspace_target));
     doc.insert(
         "workspaceMount".into(),
         json!(format!(
-            "source={ws_source},target={},type=bind",
-            c.workspace_target
+            "source={ws_source},target={workspace_target},type=bind"
         )),
     );
     doc.insert("containerEnv".into(), Value::Object(env));
     doc.insert("mounts".into(), json!(mounts));
     doc.insert("runArgs".into(), json!(run_args));
-    if !c.gpu_requests.is_empty() || c.runtime.is_some() {
+    if !gpu_requests.is_empty() || runtime.is_some() {
         doc.insert("hostRequirements".into(), json!({"gpu": true}));
     }
-    doc.insert("init".into(), json!(c.init));
-    doc.insert("privileged".into(), json!(c.privileged));
-    doc.insert("capAdd".into(), json!(c.cap_add));
-    doc.insert("securityOpt".into(), json!(c.security_opt));
+    doc.insert("init".into(), json!(init));
+    doc.insert("privileged".into(), json!(privileged));
+    doc.insert("capAdd".into(), json!(cap_add));
+    doc.insert("securityOpt".into(), json!(security_opt));
     doc.insert(
         "initializeCommand".into(),
         json!([

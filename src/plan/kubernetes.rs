@@ -1,7 +1,8 @@
 //! `robodev export k8s`: the environment as a Pod (or the deploy image as a Deployment) plus a
 //! PersistentVolumeClaim for the workspace, as typed Kubernetes objects (k8s-openapi, API 1.33).
 //! A cluster has no X display or host sockets of this machine, and devices need either a device
-//! plugin or privilege: what is left out is said, and privilege is granted only when asked.
+//! plugin or privilege: what is left out is said, and privilege is granted only when asked (the
+//! profile's `privileged: true`, or `--devices privileged`).
 
 use super::container::{ContainerPlan, MountKind};
 use super::labels;
@@ -75,8 +76,13 @@ const HOST_ONLY_ENV: &[(&str, Option<&str>)] = &[
 struct PodParts {
     spec: PodSpec,
     left_out: Vec<String>,
-    privileged: bool,
+    /// Why the container is privileged (the profile, `--devices privileged`); empty when not.
+    privileged_by: Vec<&'static str>,
 }
+
+/// Why a container is privileged, as the header says it.
+const PRIVILEGED_BY_PROFILE: &str = "the profile's `privileged: true`";
+const PRIVILEGED_BY_DEVICES: &str = "--devices privileged";
 
 /// What the pod takes from the container plan: user, env, security, GPU, shm, devices, and
 /// (unless `workspace` is `None`) the workspace claim at its place.
@@ -86,6 +92,49 @@ fn pod_parts(
     workspace: Option<&str>,
     options: &KubernetesOptions,
 ) -> PodParts {
+    // Every field named: a new one does not compile until this file decides what to do with it.
+    let ContainerPlan {
+        // The object's name: `dev_pod` takes it from the plan, a Deployment from the profile.
+        name: _,
+        // Replaced by `image`, the reference a cluster pulls.
+        image: _,
+        user,
+        working_dir,
+        // A cluster has no folder of this machine: the workspace is a claim at its target.
+        workspace_host: _,
+        workspace_target,
+        env,
+        // robodev's ownership labels of a local container; the objects get selector labels.
+        labels: _,
+        mounts: planned_mounts,
+        devices,
+        device_cgroup_rules,
+        group_add,
+        // Their gids are in `group_add`.
+        group_names: _,
+        network_mode,
+        ipc_mode,
+        shm_size,
+        privileged: privileged_profile,
+        init,
+        cap_add,
+        cap_drop,
+        security_opt,
+        gpu_requests,
+        runtime,
+        // `keep-id` maps this machine's user for its bind mounts (rootless Podman); a pod has
+        // none of this machine's files.
+        userns_mode: _,
+        // The engine's named volumes: each mount of one is an emptyDir below, and said so.
+        volumes: _,
+        // The cookie is a bind mount of this machine's file: said with the other bind mounts,
+        // and DISPLAY with the host-only variables.
+        x11_cookie: _,
+        // What planning decided, shown by the command that planned; not the container's.
+        notices: _,
+        // Requirements of this machine; a cluster node is another machine.
+        problems: _,
+    } = container;
     let mut left_out = Vec::new();
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
@@ -102,11 +151,11 @@ fn pod_parts(
         });
         mounts.push(VolumeMount {
             name: "workspace".into(),
-            mount_path: container.workspace_target.clone(),
+            mount_path: workspace_target.clone(),
             ..Default::default()
         });
     }
-    if let Some(shm) = container.shm_size {
+    if let Some(shm) = shm_size {
         volumes.push(Volume {
             name: "shm".into(),
             empty_dir: Some(EmptyDirVolumeSource {
@@ -121,8 +170,8 @@ fn pod_parts(
             ..Default::default()
         });
     }
-    for (i, m) in container.mounts.iter().enumerate() {
-        if m.target == container.workspace_target {
+    for (i, m) in planned_mounts.iter().enumerate() {
+        if m.target == *workspace_target {
             continue;
         }
         match m.kind {
@@ -156,22 +205,35 @@ fn pod_parts(
         }
     }
 
-    let mut privileged = false;
-    if !container.devices.is_empty() {
+    // The profile's `privileged: true` holds whichever way devices reach the pod.
+    let mut privileged_by = Vec::new();
+    if *privileged_profile {
+        privileged_by.push(PRIVILEGED_BY_PROFILE);
+    }
+    if !devices.is_empty() {
         match options.devices {
-            DeviceAccess::Omit => left_out.push(format!(
-                "the devices {}: a device plugin on the node provides them, or \
-                 `--devices privileged` mounts them into a privileged container",
-                container
-                    .devices
+            DeviceAccess::Omit => {
+                let names = devices
                     .iter()
                     .map(|d| d.host.as_str())
                     .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+                    .join(", ");
+                left_out.push(if *privileged_profile {
+                    format!(
+                        "the devices {names} at their paths in the profile: the privileged \
+                         container sees its node's devices at the node's paths; \
+                         `--devices privileged` mounts each where the profile puts it"
+                    )
+                } else {
+                    format!(
+                        "the devices {names}: a device plugin on the node provides them, or \
+                         `--devices privileged` mounts them into a privileged container"
+                    )
+                });
+            }
             DeviceAccess::Privileged => {
-                privileged = true;
-                for (i, d) in container.devices.iter().enumerate() {
+                privileged_by.push(PRIVILEGED_BY_DEVICES);
+                for (i, d) in devices.iter().enumerate() {
                     let name = format!("device-{i}");
                     volumes.push(Volume {
                         name: name.clone(),
@@ -190,16 +252,17 @@ fn pod_parts(
             }
         }
     }
-    if !container.device_cgroup_rules.is_empty() && !privileged {
+    let privileged = !privileged_by.is_empty();
+    if !device_cgroup_rules.is_empty() && !privileged {
         left_out.push(
             "device cgroup rules (hot-plugged devices): Kubernetes has none; only a privileged \
              container sees devices plugged in later"
                 .into(),
         );
     }
-    if !container.gpu_requests.is_empty() {
+    if !gpu_requests.is_empty() {
         limits.insert("nvidia.com/gpu".to_string(), Quantity("1".into()));
-        if container.gpu_requests.iter().any(|g| g.count < 0) {
+        if gpu_requests.iter().any(|g| g.count < 0) {
             left_out.push(
                 "\"all GPUs\": a pod asks for a number (nvidia.com/gpu: 1 here; raise it for more)"
                     .into(),
@@ -208,13 +271,12 @@ fn pod_parts(
     }
     for (key, why) in HOST_ONLY_ENV {
         if let Some(why) = why
-            && container.env.contains_key(*key)
+            && env.contains_key(*key)
         {
             left_out.push(format!("{why} of this machine ({key})"));
         }
     }
-    let env: Vec<EnvVar> = container
-        .env
+    let env: Vec<EnvVar> = env
         .iter()
         .filter(|(k, _)| !HOST_ONLY_ENV.iter().any(|(h, _)| h == k))
         .map(|(k, v)| EnvVar {
@@ -224,24 +286,33 @@ fn pod_parts(
         })
         .collect();
 
-    let no_new_privileges = container
-        .security_opt
-        .iter()
-        .any(|o| o.starts_with("no-new-privileges"));
-    let seccomp_unconfined = container
-        .security_opt
-        .iter()
-        .any(|o| o == "seccomp=unconfined");
+    let mut no_new_privileges = false;
+    let mut seccomp_unconfined = false;
+    for option in security_opt {
+        match option.as_str() {
+            "no-new-privileges" | "no-new-privileges:true" => no_new_privileges = true,
+            // The default.
+            "no-new-privileges:false" => {}
+            "seccomp=unconfined" => seccomp_unconfined = true,
+            other => left_out.push(format!(
+                "the security option {other}: a pod's securityContext has no such setting"
+            )),
+        }
+    }
+    if privileged && no_new_privileges {
+        left_out.push(
+            "no-new-privileges (`security.sudo: false`): Kubernetes lets a privileged container \
+             always gain privileges"
+                .into(),
+        );
+    }
     let security = SecurityContext {
         privileged: privileged.then_some(true),
-        allow_privilege_escalation: if privileged {
-            None
-        } else {
-            Some(!no_new_privileges)
-        },
+        // A privileged container may always escalate: Kubernetes refuses `false` with it.
+        allow_privilege_escalation: Some(privileged || !no_new_privileges),
         capabilities: Some(Capabilities {
-            add: (!container.cap_add.is_empty()).then(|| container.cap_add.clone()),
-            drop: (!container.cap_drop.is_empty()).then(|| container.cap_drop.clone()),
+            add: (!cap_add.is_empty()).then(|| cap_add.clone()),
+            drop: (!cap_drop.is_empty()).then(|| cap_drop.clone()),
         }),
         seccomp_profile: seccomp_unconfined.then(|| k8s_openapi::api::core::v1::SeccompProfile {
             type_: "Unconfined".into(),
@@ -249,16 +320,25 @@ fn pod_parts(
         }),
         ..Default::default()
     };
-    let groups: Vec<i64> = container
-        .group_add
-        .iter()
-        .filter_map(|g| g.parse().ok())
-        .collect();
-    let uid = i64::from(container.user.uid);
-    let gid = i64::from(container.user.gid);
+    let groups: Vec<i64> = group_add.iter().filter_map(|g| g.parse().ok()).collect();
+    // `bridge` is a pod's own network; `private` and `shareable` its own IPC namespace.
+    if network_mode == "none" {
+        left_out.push("`network: none`: a pod always has the cluster's network".into());
+    }
+    if ipc_mode.as_deref() == Some("none") {
+        left_out.push("`ipc: none`: a pod always has its own IPC namespace and /dev/shm".into());
+    }
+    let uid = i64::from(user.uid);
+    let gid = i64::from(user.gid);
     let spec = PodSpec {
-        host_network: (container.network_mode == "host").then_some(true),
-        host_ipc: (container.ipc_mode.as_deref() == Some("host")).then_some(true),
+        host_network: (network_mode == "host").then_some(true),
+        host_ipc: (ipc_mode.as_deref() == Some("host")).then_some(true),
+        // Docker's `--init` in a pod: with one process namespace the pod's pause process is
+        // PID 1, and reaps the orphans of builds and launches as tini would.
+        share_process_namespace: init.then_some(true),
+        // Docker's `--runtime`: the cluster's RuntimeClass of that name (the NVIDIA GPU
+        // Operator makes `nvidia`).
+        runtime_class_name: runtime.clone(),
         security_context: Some(PodSecurityContext {
             run_as_user: Some(uid),
             run_as_group: Some(gid),
@@ -269,7 +349,7 @@ fn pod_parts(
         containers: vec![Container {
             name: "robodev".into(),
             image: Some(image.into()),
-            working_dir: Some(container.working_dir.clone()),
+            working_dir: Some(working_dir.clone()),
             env: (!env.is_empty()).then_some(env),
             volume_mounts: (!mounts.is_empty()).then_some(mounts),
             resources: (!limits.is_empty()).then(|| ResourceRequirements {
@@ -287,7 +367,7 @@ fn pod_parts(
     PodParts {
         spec,
         left_out,
-        privileged,
+        privileged_by,
     }
 }
 
@@ -333,16 +413,22 @@ fn finish(
     command: &str,
     documents: Vec<String>,
     left_out: Vec<String>,
-    privileged: bool,
+    privileged_by: &[&str],
 ) -> Manifests {
     let mut text = format!(
         "# {GENERATED_MARKER} (`{command}`), for Kubernetes {KUBERNETES_VERSION}: \
          `kubectl apply -f FILE`.\n"
     );
-    if privileged {
-        text.push_str(
-            "# PRIVILEGED: --devices privileged gives the container every device of its node.\n",
-        );
+    if !privileged_by.is_empty() {
+        let verb = if privileged_by.len() == 1 {
+            "gives"
+        } else {
+            "give"
+        };
+        text.push_str(&format!(
+            "# PRIVILEGED: {} {verb} the container every device of its node.\n",
+            privileged_by.join(" and ")
+        ));
     }
     for item in &left_out {
         text.push_str(&format!(
@@ -391,7 +477,7 @@ pub fn dev_pod(
         &format!("robodev export k8s {profile}"),
         documents,
         parts.left_out,
-        parts.privileged,
+        &parts.privileged_by,
     )
 }
 
@@ -428,7 +514,7 @@ pub fn deploy_deployment(
         &format!("robodev export k8s {profile} --deploy"),
         vec![document(&deployment)],
         parts.left_out,
-        parts.privileged,
+        &parts.privileged_by,
     )
 }
 

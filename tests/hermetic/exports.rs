@@ -150,6 +150,213 @@ fn kubernetes_pods_and_deployments_never_grant_privilege_unasked() {
     assert!(!deploy.text.contains("PersistentVolumeClaim"));
 }
 
+/// A profile's `privileged: true` as the pod says it: the container privileged, free to escalate
+/// (Kubernetes refuses `allowPrivilegeEscalation: false` with it), and the header says why.
+fn assert_privileged_pod(text: &str, what: &str) {
+    assert!(text.contains("privileged: true"), "{what}:\n{text}");
+    assert!(
+        text.contains("allowPrivilegeEscalation: true"),
+        "{what}:\n{text}"
+    );
+    assert!(
+        !text.contains("allowPrivilegeEscalation: false"),
+        "{what}:\n{text}"
+    );
+    assert!(
+        text.contains("# PRIVILEGED: the profile's `privileged: true`"),
+        "{what}:\n{text}"
+    );
+}
+
+#[test]
+fn kubernetes_keeps_the_profiles_privileged_whatever_the_devices_mode() {
+    // Without devices, and with devices, hotplug and no sudo (no-new-privileges).
+    let plain = profile_from("version: 1\nextends: debian\nprivileged: true\n").unwrap();
+    let plain = plan_for(&plain, &laptop(), &EngineFacts::default()).unwrap();
+    let rig = profile_from(&format!(
+        "{RIG}privileged: true\nsecurity: {{sudo: false}}\n"
+    ))
+    .unwrap();
+    let rig_plan = plan_for(&rig, &rig_host(), &nvidia_engine()).unwrap();
+    assert!(plain.container.privileged && rig_plan.container.privileged);
+    assert!(
+        rig_plan
+            .container
+            .security_opt
+            .iter()
+            .any(|o| o.starts_with("no-new-privileges"))
+    );
+    let section = robodev::plan::deploy::section(&rig).unwrap();
+    let rig_deploy =
+        robodev::plan::deploy::runtime_container(&rig_plan.container, &rig_plan.image, section);
+
+    for devices in [DeviceAccess::Omit, DeviceAccess::Privileged] {
+        let what = format!("{devices:?}");
+        let pod = dev_pod("plain", &plain.container, "x", &options(devices));
+        assert_privileged_pod(&pod.text, &format!("plain pod, {what}"));
+        assert!(pod.text.contains("kind: Pod"));
+
+        let pod = dev_pod("rig", &rig_plan.container, "x", &options(devices));
+        assert_privileged_pod(&pod.text, &format!("rig pod, {what}"));
+        // What a privileged pod cannot keep is said, never dropped silently.
+        assert!(
+            pod.left_out.iter().any(|l| l.contains("no-new-privileges")),
+            "{:?}",
+            pod.left_out
+        );
+
+        // Omitted devices are still named: privilege shows the node's paths, not the profile's.
+        assert_eq!(
+            pod.left_out.iter().any(|l| l.contains("/dev/ttyUSB0")),
+            devices == DeviceAccess::Omit,
+            "{:?}",
+            pod.left_out
+        );
+
+        let deploy = deploy_deployment("rig", &rig_deploy, "x", &options(devices));
+        assert!(deploy.text.contains("kind: Deployment"));
+        assert_privileged_pod(&deploy.text, &format!("rig deployment, {what}"));
+    }
+    // Both reasons at once are both named.
+    let both = dev_pod(
+        "rig",
+        &rig_plan.container,
+        "x",
+        &options(DeviceAccess::Privileged),
+    );
+    assert!(
+        both.text.contains(
+            "# PRIVILEGED: the profile's `privileged: true` and --devices privileged give"
+        ),
+        "{}",
+        both.text
+    );
+    // `--devices privileged` alone still says it is the flag's doing, not the profile's.
+    let profile = profile_from(RIG).unwrap();
+    let plan = plan_for(&profile, &rig_host(), &nvidia_engine()).unwrap();
+    let flag = dev_pod(
+        "rig",
+        &plan.container,
+        "x",
+        &options(DeviceAccess::Privileged),
+    );
+    assert!(
+        flag.text
+            .contains("# PRIVILEGED: --devices privileged gives the container every device"),
+        "{}",
+        flag.text
+    );
+    assert!(!flag.text.contains("the profile's `privileged: true`"));
+}
+
+#[test]
+fn compose_devcontainer_and_kubernetes_all_keep_the_profiles_privileged() {
+    let yaml = "version: 1\nextends: humble\nprivileged: true\n";
+    let profile = profile_from(yaml).unwrap();
+    let plan = plan_for(&profile, &laptop(), &EngineFacts::default()).unwrap();
+    assert!(plan.container.privileged);
+
+    let compose = compose_file("humble", &plan.container, &plan.image.tag);
+    assert!(
+        compose.text.contains("privileged: true"),
+        "{}",
+        compose.text
+    );
+
+    let files =
+        robodev::plan::devcontainer::for_profile(&profile, None, Default::default()).unwrap();
+    let body = files.devcontainer_json.split_once('\n').unwrap().1;
+    let doc: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(doc["privileged"], true, "{doc:#}");
+
+    let pod = dev_pod(
+        "humble",
+        &plan.container,
+        &plan.image.tag,
+        &options(DeviceAccess::Omit),
+    );
+    assert_privileged_pod(&pod.text, "humble pod");
+
+    // And none of them grants it when the profile does not ask.
+    let plain = plan_for(&builtin("humble"), &laptop(), &EngineFacts::default()).unwrap();
+    let compose = compose_file("humble", &plain.container, &plain.image.tag);
+    assert!(!compose.text.contains("privileged"), "{}", compose.text);
+    let files =
+        robodev::plan::devcontainer::for_profile(&builtin("humble"), None, Default::default())
+            .unwrap();
+    let body = files.devcontainer_json.split_once('\n').unwrap().1;
+    let doc: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(doc["privileged"], false);
+    let pod = dev_pod(
+        "humble",
+        &plain.container,
+        "x",
+        &options(DeviceAccess::Omit),
+    );
+    assert!(!pod.text.contains("privileged"), "{}", pod.text);
+}
+
+/// The container fields a backend used to drop without a word: each export now writes them, or
+/// says what it leaves out.
+#[test]
+fn exports_write_or_name_every_container_setting() {
+    let profile = profile_from("version: 1\nextends: humble\n").unwrap();
+    let mut plan = plan_for(&profile, &laptop(), &EngineFacts::default()).unwrap();
+    {
+        let c = &mut plan.container;
+        c.userns_mode = Some("keep-id".into());
+        c.runtime = Some("nvidia".into());
+        c.network_mode = "none".into();
+        c.ipc_mode = Some("none".into());
+        c.security_opt.push("label=disable".into());
+        c.working_dir = "/opt/robot".into();
+    }
+    let c = &plan.container;
+    assert!(c.init);
+
+    let compose = compose_file("humble", c, "x");
+    for needle in ["userns_mode: keep-id", "runtime: nvidia", "init: true"] {
+        assert!(compose.text.contains(needle), "{needle}:\n{}", compose.text);
+    }
+
+    let pod = dev_pod("humble", c, "x", &options(DeviceAccess::Omit));
+    // Docker's --init: the pod's pause process is PID 1 and reaps orphans.
+    assert!(
+        pod.text.contains("shareProcessNamespace: true"),
+        "{}",
+        pod.text
+    );
+    assert!(
+        pod.text.contains("runtimeClassName: nvidia"),
+        "{}",
+        pod.text
+    );
+    for said in ["network: none", "ipc: none", "label=disable"] {
+        assert!(
+            pod.left_out.iter().any(|l| l.contains(said)),
+            "{said}: {:?}",
+            pod.left_out
+        );
+        assert!(pod.text.contains(said), "{said} not in the header");
+    }
+
+    let renderer = robodev::plan::render::Renderer::for_profile(None, &profile);
+    let files = robodev::plan::devcontainer::generate(&plan, &renderer, false).unwrap();
+    let body = files.devcontainer_json.split_once('\n').unwrap().1;
+    let doc: serde_json::Value = serde_json::from_str(body).unwrap();
+    let run_args = doc["runArgs"].to_string();
+    for needle in [
+        "--userns=keep-id",
+        "--runtime=nvidia",
+        "--network=none",
+        "--ipc=none",
+        "--workdir=/opt/robot",
+    ] {
+        assert!(run_args.contains(needle), "{needle}: {run_args}");
+    }
+    assert!(doc["securityOpt"].to_string().contains("label=disable"));
+}
+
 #[test]
 fn an_existing_claim_is_mounted_not_written() {
     let plan = plan_for(&builtin("humble"), &laptop(), &EngineFacts::default()).unwrap();
