@@ -161,7 +161,12 @@ pub async fn save(
     let platform = image_platform(engine, &image).await?;
     let lock = LockFile::read(&s.workspace.root)?;
     let digest = lock.image(&image.hash, &platform).map(|i| i.digest.clone());
-    let info = BundleInfo::new(
+    let compress = zstd || output.extension().is_some_and(|e| e == "zst");
+    let started = Instant::now();
+    // The engine's archive goes to a spool file first: the bundle records its exact size and
+    // config digest in front of it, and it is checked as a load will check it.
+    let (spool, verified) = spool_export(s, engine, &identity.id, output, &image.tag).await?;
+    let mut info = BundleInfo::new(
         &profile.name,
         &image.hash,
         &identity.id,
@@ -169,7 +174,8 @@ pub async fn save(
         &platform,
         digest,
     );
-    let compress = zstd || output.extension().is_some_and(|e| e == "zst");
+    info.config = Some(verified.config.clone());
+    info.archive_size = Some(verified.size);
     let sink = if is_stdio(output) {
         Sink::Stdout(std::io::stdout())
     } else {
@@ -182,20 +188,18 @@ pub async fn save(
     } else {
         Archive::Plain(buffered)
     };
-    let started = Instant::now();
-    let bar = byte_progress(s.ui, &format!("saving {}", image.tag));
     archive
         .writer()
         .write_all(&info.tar_entry())
         .map_err(failed)?;
-    let written = engine
-        .export_image(&identity.id, &mut |chunk| {
-            bar.inc(chunk.len() as u64);
-            archive.writer().write_all(chunk).map_err(failed)
-        })
-        .await;
-    bar.finish_and_clear();
-    written?;
+    let mut reader = std::io::BufReader::with_capacity(
+        CHUNK,
+        spool
+            .reopen()
+            .map_err(|e| Error::io("read the spooled archive", e))?,
+    );
+    std::io::copy(&mut reader, archive.writer()).map_err(failed)?;
+    drop(spool);
     archive.finish(output)?;
     let size = if is_stdio(output) {
         String::new()
@@ -215,6 +219,59 @@ pub async fn save(
     Ok(0)
 }
 
+/// Export image `id` into a temporary file (beside the output, or in the temp dir for standard
+/// output), checking it on the way; the file and what it holds.
+async fn spool_export(
+    s: &Session,
+    engine: &dyn crate::engine::Engine,
+    id: &str,
+    output: &Path,
+    tag: &str,
+) -> Result<(tempfile::NamedTempFile, bundle::VerifiedArchive)> {
+    let dir = match output.parent() {
+        Some(p) if !is_stdio(output) && !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ if !is_stdio(output) => std::path::PathBuf::from("."),
+        _ => std::env::temp_dir(),
+    };
+    let spool = tempfile::NamedTempFile::new_in(&dir)
+        .map_err(|e| Error::io_path("create a file in", &dir, e))?;
+    let mut writer = std::io::BufWriter::with_capacity(
+        CHUNK,
+        spool
+            .reopen()
+            .map_err(|e| Error::io_path("write", spool.path(), e))?,
+    );
+    let mut watch = ArchiveWatch::learning();
+    let bar = byte_progress(s.ui, &format!("saving {tag}"));
+    let spool_path = spool.path().to_path_buf();
+    let written = engine
+        .export_image(id, &mut |chunk| {
+            bar.inc(chunk.len() as u64);
+            watch
+                .feed(chunk)
+                .map_err(|why| unexpected_export(id, &why))?;
+            writer
+                .write_all(chunk)
+                .map_err(|e| Error::io_path("write", &spool_path, e))
+        })
+        .await;
+    bar.finish_and_clear();
+    written?;
+    writer
+        .flush()
+        .map_err(|e| Error::io_path("write", spool.path(), e))?;
+    let verified = watch.finish().map_err(|why| unexpected_export(id, &why))?;
+    Ok((spool, verified))
+}
+
+fn unexpected_export(id: &str, why: &str) -> Error {
+    Error::Engine {
+        action: format!("cannot save {id}"),
+        message: format!("the engine's archive is not one robodev can check: {why}"),
+        help: None,
+    }
+}
+
 /// What the reader saw, for the error message when the engine refuses the archive.
 #[derive(Default)]
 struct ReadState {
@@ -222,6 +279,8 @@ struct ReadState {
     error: Option<String>,
     /// Why the archive is not the bundle's image (seen before the engine finished).
     refusal: Option<String>,
+    /// What the whole archive held, once checked.
+    verified: Option<bundle::VerifiedArchive>,
 }
 
 /// The bundle as a stream of chunks for the engine: the bytes already read, then the rest.
@@ -246,11 +305,26 @@ impl Iterator for Chunks {
             None => {
                 let mut buf = vec![0u8; CHUNK];
                 match self.input.read(&mut buf) {
-                    Ok(0) if self.watch.saw_manifest => return None,
-                    Ok(0) => Err(std::io::Error::new(
+                    // The whole archive was sent but the end of the upload: check it before
+                    // the engine may act on it; a refusal breaks the upload.
+                    Ok(0) if !self.watch.reached_the_end() => Err(std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
-                        "it ends before its manifest.json",
+                        "it ends before the end of its archive",
                     )),
+                    Ok(0) => match self.watch.finish() {
+                        Ok(verified) => {
+                            self.state
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .verified = Some(verified);
+                            return None;
+                        }
+                        Err(why) => {
+                            self.state.lock().unwrap_or_else(|p| p.into_inner()).refusal =
+                                Some(why.clone());
+                            Err(std::io::Error::other(why))
+                        }
+                    },
                     Ok(n) => {
                         buf.truncate(n);
                         Ok(buf)
@@ -262,13 +336,16 @@ impl Iterator for Chunks {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         // Stop sending as soon as the archive shows it is not the recorded image: the engine
         // then loads nothing.
-        let chunk = chunk.and_then(|buf| match self.watch.feed(&buf) {
-            Ok(()) => Ok(buf),
-            Err(why) => {
-                state.refusal = Some(why.clone());
-                Err(std::io::Error::other(why))
-            }
-        });
+        let chunk = match chunk {
+            Ok(buf) => match self.watch.feed(&buf) {
+                Ok(()) => Ok(buf),
+                Err(why) => {
+                    state.refusal = Some(why.clone());
+                    Err(std::io::Error::other(why))
+                }
+            },
+            Err(e) => Err(e),
+        };
         match chunk {
             Ok(buf) => {
                 state.bytes += buf.len() as u64;
@@ -315,26 +392,34 @@ pub async fn load(s: &Session, file: &Path) -> Result<i32> {
     };
     let mut input = open(file)?;
     let (info, head) = bundle::read_info(&mut input, &shown)?;
+    // The only name a bundle may give: robodev's own REPOSITORY:<hash12> for the hash it records.
+    let (repository, tag) = bundle_name(&info).map_err(|why| altered(&shown, why))?;
     let engine = s.engine().await?;
-    if engine
-        .identity(&info.tag)
-        .await?
-        .is_some_and(|i| i.id == info.image_id)
-    {
+    let config = info.config_digest().to_string();
+    let ours = |i: &crate::engine::ImageIdentity| {
+        i.labels.get(labels::HASH) == Some(&info.hash) && (i.id == info.image_id || i.id == config)
+    };
+    if engine.identity(&info.tag).await?.is_some_and(|i| ours(&i)) {
         s.ui.success(format!(
             "{} (profile {}) is already on this engine: nothing to load",
             info.tag, info.profile
         ));
         return Ok(0);
     }
-    let existed = engine.identity(&info.image_id).await?.is_some();
+    let mut existed = std::collections::BTreeSet::new();
+    for id in [&info.image_id, &config] {
+        if let Some(i) = engine.identity(id).await? {
+            existed.insert(i.id);
+        }
+    }
     let started = Instant::now();
     let state = Arc::new(Mutex::new(ReadState::default()));
     let bar = byte_progress(s.ui, &format!("loading {}", info.tag));
+    let limit = info.archive_size.map(|size| size + head.len() as u64);
     let chunks = Chunks {
         head: Some(head),
         input,
-        watch: ArchiveWatch::new(&info.image_id),
+        watch: ArchiveWatch::expecting(&config, limit),
         ended: false,
         state: state.clone(),
         bar: bar.clone(),
@@ -344,44 +429,75 @@ pub async fn load(s: &Session, file: &Path) -> Result<i32> {
         .await;
     bar.finish_and_clear();
     let loaded = loaded.map_err(|e| refused(&shown, &state, e))?;
-    // The archive names no tag: whatever it held is unnamed until it is checked.
-    if !loaded.contains(&info.image_id) {
-        for id in loaded.iter().filter(|_| !existed) {
+    let verified = state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .verified
+        .clone()
+        .ok_or_else(|| altered(&shown, "its archive was not read to its end".into()))?;
+    // The archive names nothing: whatever it held is unnamed until it is checked. Find it by
+    // what the engine said it loaded (Docker), else by the digests the archive proved it holds
+    // (its config: the id on Podman; its manifest: the id on Docker's containerd store).
+    let mut candidates = loaded.clone();
+    candidates.push(verified.config.clone());
+    candidates.extend(verified.manifests.iter().cloned());
+    let mut found = None;
+    for candidate in &candidates {
+        if let Some(identity) = engine.identity(candidate).await? {
+            found = Some(identity);
+            break;
+        }
+    }
+    let remove_unless_there_before = async |id: &str| {
+        if !existed.contains(id) {
             let _ = engine.remove_image(id).await;
+        }
+    };
+    let Some(identity) = found else {
+        for id in &loaded {
+            remove_unless_there_before(id).await;
         }
         return Err(altered(
             &shown,
             format!(
-                "it holds image {}, but its {} records {}",
-                loaded.first().map(String::as_str).unwrap_or("(none)"),
+                "the engine loaded {}, not the image its {} records ({})",
+                loaded
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("no image it names"),
                 bundle::INFO_FILE,
-                info.image_id
+                config
             ),
         ));
-    }
-    let identity = engine.identity(&info.image_id).await?.unwrap_or_default();
+    };
     let hash = identity
         .labels
         .get(labels::HASH)
         .cloned()
         .unwrap_or_default();
-    if hash != info.hash {
-        if !existed {
-            let _ = engine.remove_image(&info.image_id).await;
-        }
-        return Err(altered(
-            &shown,
-            format!(
-                "its image is not robodev's image {} (hash label {hash:?})",
-                info.hash
-            ),
-        ));
+    let labelled_repository = identity.labels.get(labels::REPOSITORY).cloned();
+    let why = if hash != info.hash {
+        Some(format!(
+            "its image is not robodev's image {} (hash label {hash:?})",
+            info.hash
+        ))
+    } else if labelled_repository
+        .as_deref()
+        .is_some_and(|r| r != repository)
+    {
+        Some(format!(
+            "it would name {} but its image is robodev's {}",
+            info.tag,
+            labelled_repository.unwrap_or_default()
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        remove_unless_there_before(&identity.id).await;
+        return Err(altered(&shown, why));
     }
-    let (repository, tag) = info
-        .tag
-        .rsplit_once(':')
-        .ok_or_else(|| altered(&shown, format!("its tag {:?} has no hash part", info.tag)))?;
-    engine.tag_image(&info.image_id, repository, tag).await?;
+    engine.tag_image(&identity.id, repository, tag).await?;
     s.ui.success(format!(
         "loaded {} (profile {}) in {:.1}s; `robodev up {}` uses it: no build, no network",
         info.tag,
@@ -390,6 +506,38 @@ pub async fn load(s: &Session, file: &Path) -> Result<i32> {
         info.profile
     ));
     Ok(0)
+}
+
+/// The bundle's `tag`, split, when it is robodev's name for the hash the bundle records:
+/// `REPOSITORY:<first 12 of the hash>`, a well-formed lower-case repository. A bundle naming
+/// anything else (`debian:bookworm`) would re-point that name.
+fn bundle_name(info: &BundleInfo) -> std::result::Result<(&str, &str), String> {
+    let valid_hash = info.hash.len() == 64 && info.hash.bytes().all(|b| b.is_ascii_hexdigit());
+    let not_ours = || {
+        format!(
+            "its tag {:?} is not robodev's name for the image it records (REPOSITORY:{})",
+            info.tag,
+            info.hash.get(..12).unwrap_or("<hash>")
+        )
+    };
+    let (repository, tag) = info
+        .tag
+        .rsplit_once(':')
+        .filter(|(r, _)| !r.is_empty())
+        .ok_or_else(not_ours)?;
+    let valid_repository = repository.split('/').enumerate().all(|(i, part)| {
+        !part.is_empty()
+            && part.bytes().all(|b| {
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || matches!(b, b'.' | b'_' | b'-')
+                    || (i == 0 && b == b':')
+            })
+    }) && repository.contains('/');
+    if !valid_hash || !valid_repository || tag.len() != 12 || !info.hash.starts_with(tag) {
+        return Err(not_ours());
+    }
+    Ok((repository, tag))
 }
 
 fn altered(shown: &str, why: String) -> Error {

@@ -127,12 +127,14 @@ fn a_truncated_or_altered_bundle_is_refused_and_tags_nothing() {
     let id = tiny_image(&name);
     let robot = PrivateEngine::start();
 
+    let hash = format!("0123456789ab{}", "c".repeat(52));
+    let tag = format!("robodev/debian:{}", &hash[..12]);
     // The info records another image than the archive holds.
     let other = BundleInfo::new(
         "debian",
-        "0123456789ab",
+        &hash,
         &format!("sha256:{}", "0".repeat(64)),
-        "robodev/debian:0123456789ab",
+        &tag,
         "linux/amd64",
         None,
     );
@@ -151,19 +153,32 @@ fn a_truncated_or_altered_bundle_is_refused_and_tags_nothing() {
     );
 
     // The right id, but not a robodev image of that hash.
-    let unlabelled = BundleInfo::new(
-        "debian",
-        "0123456789ab",
-        &id,
-        "robodev/debian:0123456789ab",
-        "linux/amd64",
-        None,
-    );
+    let unlabelled = BundleInfo::new("debian", &hash, &id, &tag, "linux/amd64", None);
     hand_made_bundle(&unlabelled, &id, &altered);
     let out = load_on(&ws, &robot, &altered);
     assert_fails(&out, 2, &["is not robodev's image 0123456789ab"]);
     assert_eq!(robot_tags(&robot).trim(), "");
     assert!(stdout(&robot.docker(&["images", "-aq"])).trim().is_empty());
+
+    // A bundle may name nothing but robodev's REPOSITORY:<hash12> for the hash it records:
+    // not a base image, not another hash, not a malformed name. Refused before any byte
+    // reaches the engine.
+    for crafted in [
+        "debian:bookworm".to_string(),
+        "robodev/debian:ffffffffffff".to_string(),
+        "justname".to_string(),
+        format!("Bad Name:{}", &hash[..12]),
+    ] {
+        let mut info = unlabelled.clone();
+        info.tag = crafted.clone();
+        hand_made_bundle(&info, &id, &altered);
+        let out = load_on(&ws, &robot, &altered);
+        assert_fails(&out, 2, &["is not robodev's name for the image it records"]);
+        assert!(
+            stdout(&robot.docker(&["images", "-aq"])).trim().is_empty(),
+            "{crafted}: nothing loaded"
+        );
+    }
 
     // An archive that would name images itself (saved by name): refused before it loads, as a
     // tag in it would rename whatever image has that name on the robot.
