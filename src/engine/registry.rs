@@ -101,6 +101,14 @@ pub(super) fn registry_error(action: &str, registry: &str, message: String) -> E
     }
 }
 
+/// The digest in a push's closing status line, `TAG: digest: sha256:HEX size: N`.
+fn pushed_digest(status: &str) -> Option<String> {
+    let rest = status.split_once("digest: ")?.1;
+    let digest = rest.split_whitespace().next()?;
+    let hex = digest.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| digest.to_string())
+}
+
 impl BollardEngine {
     /// Push `repository:tag`; returns the digest the registry gave it.
     pub async fn push(
@@ -119,6 +127,10 @@ impl BollardEngine {
         let mut stream =
             self.docker
                 .push_image(repository, Some(options), credentials(registry, auth));
+        // The registry's digest, as the engine reports it at the end of the push
+        // (`TAG: digest: sha256:… size: N`): Docker and Podman both say it there. Podman's
+        // RepoDigests name the local manifest's digest, not the one the registry stores.
+        let mut pushed = None;
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| registry_error(&action, registry, server_message(e)))?;
             if let Some(detail) = info.error_detail {
@@ -127,6 +139,9 @@ impl BollardEngine {
                 return Err(registry_error(&action, registry, message));
             }
             if let Some(status) = &info.status {
+                if let Some(digest) = pushed_digest(status) {
+                    pushed = Some(digest);
+                }
                 let (current, total) = info
                     .progress_detail
                     .map(|p| (p.current, p.total))
@@ -135,6 +150,9 @@ impl BollardEngine {
             }
         }
         watcher.finish();
+        if let Some(digest) = pushed {
+            return Ok(digest);
+        }
         let identity = self.identity(&format!("{repository}:{tag}")).await?;
         identity
             .and_then(|i| {
@@ -269,6 +287,33 @@ impl BollardEngine {
             })),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(api_error(&action, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pushed_digest;
+
+    #[test]
+    fn the_pushed_digest_is_read_from_the_engines_closing_line() {
+        let hex = "a".repeat(64);
+        for line in [
+            format!("1a2b3c4d5e6f: digest: sha256:{hex} size: 1183"),
+            format!("latest: digest: sha256:{hex} size: 527"),
+        ] {
+            assert_eq!(
+                pushed_digest(&line),
+                Some(format!("sha256:{hex}")),
+                "{line}"
+            );
+        }
+        for line in [
+            "Pushing",
+            "Layer already exists",
+            "digest: sha256:short size: 1",
+        ] {
+            assert_eq!(pushed_digest(line), None, "{line}");
         }
     }
 }
