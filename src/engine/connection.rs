@@ -122,8 +122,26 @@ impl BollardEngine {
             .into_iter()
             .find(|c| c.name.contains("Podman"))
             .map(|c| c.version);
+        // Podman says Rootless only in a field bollard's SystemInfo lacks. A service on this
+        // machine's socket is rootless when a user, not root, owns the socket; elsewhere its
+        // store in a user's home tells.
+        let socket_owner = match self.endpoint.transport {
+            Transport::Unix => std::fs::metadata(
+                self.endpoint
+                    .url
+                    .strip_prefix("unix://")
+                    .unwrap_or(&self.endpoint.url),
+            )
+            .ok()
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m)),
+            _ => None,
+        };
         let rootless = docker_rootless
-            || podman.is_some() && crate::facts::engine::podman_store_is_a_users(&root_dir);
+            || podman.is_some()
+                && match socket_owner {
+                    Some(uid) => uid != 0,
+                    None => crate::facts::engine::podman_store_is_a_users(&root_dir),
+                };
         Ok(EngineFacts {
             podman,
             rootless,

@@ -8,6 +8,7 @@ mod bundles;
 mod dependencies;
 mod deploy;
 mod devcontainer_cli;
+mod engines;
 mod exports;
 mod faults;
 mod hardware;

@@ -459,15 +459,21 @@ pub struct Registry {
 
 impl Registry {
     pub fn start(auth: Option<(&str, &str)>) -> Registry {
-        let dir = tempfile::Builder::new()
-            .prefix("robodev-registry-")
-            .tempdir_in("/tmp")
-            .unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        Registry::start_at(port, auth)
+    }
+
+    /// A registry on a port of the caller's choosing (Podman 5's registries.conf marks
+    /// localhost:5000–5099 insecure: see scripts/engines.sh).
+    pub fn start_at(port: u16, auth: Option<(&str, &str)>) -> Registry {
+        let dir = tempfile::Builder::new()
+            .prefix("robodev-registry-")
+            .tempdir_in("/tmp")
+            .unwrap();
         let mut config = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             root = dir.path().display()
