@@ -3,7 +3,7 @@
 //! current image.
 
 use super::session::Session;
-use crate::engine::{Engine, ImageIdentity};
+use crate::engine::{Engine, HistoryEntry, ImageIdentity};
 use crate::error::{Error, Result};
 use crate::lockfile::LockFile;
 use crate::plan::image::{instruction_sections, is_robodev_tag};
@@ -222,39 +222,72 @@ pub async fn inspect(s: &Session, reference: Option<&str>, json: bool) -> Result
 struct Layer {
     section: String,
     size: i64,
+    /// As the engine recorded it.
     created_by: String,
+    /// As a Dockerfile says it (the table's column).
+    #[serde(skip)]
+    instruction: String,
+}
+
+/// The profile section of each history entry, in the engine's order (newest first): robodev's
+/// labels on top, then one entry per Dockerfile instruction, newest to oldest, each checked
+/// against its instruction's keyword, then the base image's entries. The engines differ in how
+/// many label entries they write (Docker one per label, Podman one for all) and in how an
+/// entry reads (`/bin/sh -eu -c #(nop)  SHELL …`, buildah's `/bin/sh -c #(nop) SHELL …`), so
+/// the entries are read, never counted. Every entry is "?" where they do not match the
+/// Dockerfile.
+fn sections(entries: &[HistoryEntry], dockerfile: &str) -> Vec<&'static str> {
+    let ours = instruction_sections(dockerfile);
+    let labels = entries.iter().take_while(|e| e.is_robodev_label()).count();
+    let built = &entries[labels..];
+    let keyword = |instruction: &str| {
+        instruction
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase()
+    };
+    let matches = built.len() >= ours.len()
+        && built
+            .iter()
+            .zip(ours.iter().rev())
+            .all(|(e, (instruction, _))| {
+                e.instruction().map(|(k, _)| k.to_string()) == Some(keyword(instruction))
+            });
+    let mut out = vec!["labels"; labels];
+    for (i, _) in built.iter().enumerate() {
+        out.push(match ours.len().checked_sub(i + 1) {
+            _ if !matches => "?",
+            Some(n) => ours[n].1,
+            None => "base image",
+        });
+    }
+    out
+}
+
+/// What an entry did, as a Dockerfile says it: "RUN apt-get update …", "LABEL …".
+fn created_by(entry: &HistoryEntry) -> String {
+    match entry.instruction() {
+        Some((keyword, rest)) => format!("{keyword} {rest}").trim_end().to_string(),
+        None => entry.created_by.trim().to_string(),
+    }
 }
 
 /// `robodev image history`: each layer with its size and the profile section that made it.
 pub async fn history(s: &Session, reference: Option<&str>, json: bool) -> Result<i32> {
     let (engine, plan, _) = current(s, reference).await?;
     let entries = engine.history(&plan.image.tag).await?;
-    let ours = instruction_sections(&plan.image.dockerfile);
-    // The engine records the build's labels as entries of their own, after the Dockerfile's.
-    let is_label = |e: &crate::engine::HistoryEntry| e.created_by.contains("LABEL robodev.");
-    let built = entries.iter().filter(|e| !is_label(e)).count();
-    // Oldest first: the base image's entries, then one per Dockerfile instruction.
-    let base_count = built.checked_sub(ours.len());
-    let mut index = 0;
+    let sections = sections(&entries, &plan.image.dockerfile);
+    // Oldest first.
     let layers: Vec<Layer> = entries
         .iter()
+        .zip(sections)
         .rev()
-        .map(|e| {
-            let section = if is_label(e) {
-                "labels"
-            } else {
-                index += 1;
-                match base_count {
-                    Some(n) if index <= n => "base image",
-                    Some(n) => ours[index - 1 - n].1,
-                    None => "?",
-                }
-            };
-            Layer {
-                section: section.to_string(),
-                size: e.size,
-                created_by: e.created_by.clone(),
-            }
+        .map(|(e, section)| Layer {
+            section: section.to_string(),
+            size: e.size,
+            created_by: e.created_by.clone(),
+            instruction: created_by(e),
         })
         .collect();
     if json {
@@ -265,11 +298,7 @@ pub async fn history(s: &Session, reference: Option<&str>, json: bool) -> Result
     let rows: Vec<[String; 3]> = layers
         .iter()
         .map(|l| {
-            let what = l
-                .created_by
-                .trim_start_matches("/bin/sh -c ")
-                .trim_start_matches("#(nop) ")
-                .trim();
+            let what = l.instruction.as_str();
             let what: String = if what.chars().count() > width {
                 what.chars().take(width - 1).chain(['…']).collect()
             } else {
@@ -357,4 +386,106 @@ pub async fn rm(s: &Session, reference: Option<&str>) -> Result<i32> {
         ));
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Dockerfile robodev generated for `version: 1`, `ros: {distro: debian}`,
+    /// `base_image: debian:bookworm`, and what `/images/NAME/history` answered for the image
+    /// robodev built from it on each engine.
+    const DOCKERFILE: &str = include_str!("../../tests/hermetic/history/Dockerfile");
+
+    fn history(answer: &str) -> Vec<HistoryEntry> {
+        let items: Vec<serde_json::Value> = serde_json::from_str(answer).unwrap();
+        items
+            .iter()
+            .map(|i| HistoryEntry {
+                created_by: i["CreatedBy"].as_str().unwrap().to_string(),
+                size: i["Size"].as_i64().unwrap(),
+                created: i["Created"].as_i64().unwrap(),
+            })
+            .collect()
+    }
+
+    /// Each entry's section and instruction keyword, oldest first.
+    fn layers(answer: &str) -> Vec<(&'static str, String)> {
+        let entries = history(answer);
+        let sections = sections(&entries, DOCKERFILE);
+        entries
+            .iter()
+            .zip(sections)
+            .rev()
+            .map(|(e, s)| (s, created_by(e).split(' ').next().unwrap().to_string()))
+            .collect()
+    }
+
+    /// The Dockerfile's instructions in their sections, oldest first, as every engine must show
+    /// them after the base image's entries and before robodev's labels.
+    const BUILT: &[(&str, &str)] = &[
+        ("setup", "SHELL"),
+        ("setup", "ARG"),
+        ("tooling", "RUN"),
+        ("ROS packages", "RUN"),
+        ("user", "RUN"),
+        ("user", "COPY"),
+        ("user", "RUN"),
+        ("user", "ENTRYPOINT"),
+        ("user", "CMD"),
+    ];
+
+    fn expected(labels: usize) -> Vec<(&'static str, String)> {
+        std::iter::once(("base image", String::new()))
+            .chain(BUILT.iter().map(|(s, k)| (*s, k.to_string())))
+            .chain(std::iter::repeat_n(("labels", "LABEL".to_string()), labels))
+            .collect()
+    }
+
+    #[test]
+    fn history_sections_on_docker_20_10() {
+        let answer = include_str!("../../tests/hermetic/history/d20.10.json");
+        assert_eq!(layers(answer), expected(6));
+    }
+
+    #[test]
+    fn history_sections_on_docker_26() {
+        let answer = include_str!("../../tests/hermetic/history/d26.json");
+        assert_eq!(layers(answer), expected(6));
+    }
+
+    #[test]
+    fn history_sections_on_docker_26_with_the_containerd_store() {
+        // Entries of layers the store did not build itself have the id `<missing>`.
+        let answer = include_str!("../../tests/hermetic/history/d26c.json");
+        assert_eq!(layers(answer), expected(6));
+    }
+
+    #[test]
+    fn history_sections_on_podman_5() {
+        // One LABEL entry for all of robodev's labels, `"robodev.…"="…"` quoted.
+        let answer = include_str!("../../tests/hermetic/history/p5.json");
+        assert_eq!(layers(answer), expected(1));
+    }
+
+    #[test]
+    fn history_of_another_image_than_the_dockerfile_says_is_unknown_not_misplaced() {
+        let mut entries = history(include_str!("../../tests/hermetic/history/d26.json"));
+        // The SHELL entry gone: one instruction short.
+        entries.remove(entries.len() - 2);
+        let sections = sections(&entries, DOCKERFILE);
+        assert!(sections[..6].iter().all(|s| *s == "labels"));
+        assert!(sections[6..].iter().all(|s| *s == "?"), "{sections:?}");
+    }
+
+    #[test]
+    fn a_base_built_by_robodev_keeps_its_labels_in_the_base_image() {
+        // Labels of the base image lie under the Dockerfile's instructions.
+        let mut entries = history(include_str!("../../tests/hermetic/history/d26.json"));
+        let label = entries[0].clone();
+        entries.push(label);
+        let sections = sections(&entries, DOCKERFILE);
+        assert_eq!(sections.last(), Some(&"base image"));
+        assert_eq!(sections.iter().filter(|s| **s == "labels").count(), 6);
+    }
 }

@@ -87,8 +87,7 @@ impl BollardEngine {
         let body = bollard::body_full(context.into());
         let mut stream = self.docker.build_image(options, None, Some(body));
 
-        let mut step = String::from("(before the first step)");
-        let mut tail: VecDeque<String> = VecDeque::new();
+        let mut log = StreamLog::default();
         let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -103,33 +102,95 @@ impl BollardEngine {
             let info = match item {
                 Ok(info) => info,
                 Err(bollard::errors::Error::DockerStreamError { error }) => {
-                    return Err(build_failure(plan, &step, error, tail));
+                    return Err(log.failure(plan, error));
                 }
                 Err(e) => return Err(api_error(&format!("build {}", plan.tag), e)),
             };
             if let Some(detail) = info.error_detail {
                 let message = detail.message.unwrap_or_else(|| "unknown error".into());
-                return Err(build_failure(plan, &step, message, tail));
+                return Err(log.failure(plan, message));
             }
             let Some(text) = info.stream else { continue };
             for line in text.lines() {
-                if let Some(rest) = line.strip_prefix("Step ") {
-                    step = rest.to_string();
-                    tail.clear();
-                    // "3/9 : RUN apt-get update …"
-                    let (count, instruction) = rest.split_once(" : ").unwrap_or((rest, ""));
+                if let Some((count, instruction)) = log.take(line) {
                     watcher.step(count, instruction);
-                } else if !line.trim().is_empty() {
-                    if tail.len() == TAIL_LINES {
-                        tail.pop_front();
-                    }
-                    tail.push_back(line.to_string());
                 }
                 watcher.line(line);
             }
         }
         Ok(())
     }
+}
+
+/// What a build keeps of its output: the step it is at and that step's last lines.
+#[derive(Debug)]
+struct StreamLog {
+    /// "3/9 : RUN apt-get update …", as the error names it on every engine.
+    step: String,
+    tail: VecDeque<String>,
+}
+
+impl Default for StreamLog {
+    fn default() -> StreamLog {
+        StreamLog {
+            step: "(before the first step)".to_string(),
+            tail: VecDeque::new(),
+        }
+    }
+}
+
+impl StreamLog {
+    /// One line of the build's output; the step it begins, if it begins one.
+    fn take<'l>(&mut self, line: &'l str) -> Option<(&'l str, &'l str)> {
+        let step = step_line(line);
+        match step {
+            Some((count, instruction)) => {
+                self.step = format!("{count} : {instruction}");
+                self.tail.clear();
+            }
+            None if !line.trim().is_empty() => {
+                if self.tail.len() == TAIL_LINES {
+                    self.tail.pop_front();
+                }
+                self.tail.push_back(line.to_string());
+            }
+            None => {}
+        }
+        step
+    }
+
+    fn failure(self, plan: &ImagePlan, message: String) -> Error {
+        build_failure(plan, &self.step, message, self.tail)
+    }
+}
+
+/// A line of the build stream that begins a Dockerfile step: its count ("3/9") and its
+/// instruction ("RUN apt-get update …"). Docker's classic builder writes
+/// `Step 3/9 : RUN …`, Podman (buildah) `STEP 3/9: RUN …` (older buildah `STEP 3: RUN …`);
+/// anything else — buildah's `COMMIT name` and `--> id`, Docker's ` ---> id`, a command's
+/// own output that happens to begin with "Step" — is not a step.
+fn step_line(line: &str) -> Option<(&str, &str)> {
+    let (count, instruction) = if let Some(rest) = line.strip_prefix("Step ") {
+        rest.split_once(" : ")?
+    } else {
+        line.strip_prefix("STEP ")?.split_once(": ")?
+    };
+    let is_number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let counted = match count.split_once('/') {
+        Some((n, of)) => is_number(n) && is_number(of),
+        None => is_number(count),
+    };
+    counted.then_some((count, instruction.trim()))
+}
+
+/// The image a `FROM` instruction names: "FROM --platform=linux/arm64 debian:bookworm AS build"
+/// → "debian:bookworm".
+fn from_image(instruction: &str) -> Option<&str> {
+    let mut words = instruction.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("FROM") {
+        return None;
+    }
+    words.find(|w| !w.starts_with("--"))
 }
 
 /// The build context as an in-memory tar: the Dockerfile, the generated files and, for a
@@ -182,19 +243,19 @@ fn pack_context(plan: &ImagePlan) -> std::io::Result<Vec<u8>> {
     builder.into_inner()
 }
 
+/// The error of a failed build; `step` is "3/9 : RUN …" (or "(before the first step)").
 fn build_failure(plan: &ImagePlan, step: &str, message: String, tail: VecDeque<String>) -> Error {
-    let is_from = step.contains(": FROM ");
-    if is_from || message.contains("pull access denied") || message.contains("manifest unknown") {
-        let base = step
-            .split(": FROM ")
-            .nth(1)
-            .unwrap_or("the base image")
-            .trim()
-            .to_string();
+    let from = step.split_once(" : ").and_then(|(_, i)| from_image(i));
+    if from.is_some()
+        || message.contains("pull access denied")
+        || message.contains("manifest unknown")
+    {
+        let base = from.unwrap_or("the base image").to_string();
         return Error::Engine {
             action: format!("cannot build {}", plan.tag),
             message: format!(
-                "the base image {base} is not available locally and could not be pulled: {message}"
+                "the base image {base} is not available locally and could not be pulled: {}",
+                message.trim()
             ),
             help: Some(base_image_help(&base)),
         };
@@ -220,4 +281,166 @@ pub fn base_image_help(base: &str) -> String {
         );
     }
     help
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> ImagePlan {
+        ImagePlan {
+            profile: "ws".into(),
+            dockerfile: String::new(),
+            context: Default::default(),
+            build_args: Default::default(),
+            platform: None,
+            network: "default".into(),
+            hash: "54436b0de629".into(),
+            tag: "robodev/ws:54436b0de629".into(),
+            repository: "robodev/ws".into(),
+            labels: Default::default(),
+            sources: None,
+        }
+    }
+
+    /// A build's output as the engine streamed it, then its error.
+    fn failed(lines: &[&str], message: &str) -> Error {
+        let mut log = StreamLog::default();
+        for line in lines {
+            log.take(line);
+        }
+        log.failure(&plan(), message.to_string())
+    }
+
+    #[test]
+    fn step_lines_of_dockers_classic_builder_are_steps() {
+        assert_eq!(
+            step_line("Step 1/16 : FROM debian:bookworm"),
+            Some(("1/16", "FROM debian:bookworm"))
+        );
+        assert_eq!(
+            step_line("Step 11/16 : LABEL robodev.hash=54436b0de629"),
+            Some(("11/16", "LABEL robodev.hash=54436b0de629"))
+        );
+        assert_eq!(step_line(" ---> 601d85eaaab4"), None);
+        assert_eq!(step_line(" ---> Running in 6c353d89d880"), None);
+        assert_eq!(step_line("Successfully built 3f0acb29f3e7"), None);
+    }
+
+    #[test]
+    fn step_lines_of_podman_are_steps() {
+        assert_eq!(
+            step_line("STEP 1/11: FROM debian:bookworm"),
+            Some(("1/11", "FROM debian:bookworm"))
+        );
+        assert_eq!(
+            step_line(r#"STEP 2/11: SHELL ["/bin/sh", "-eu", "-c"]"#),
+            Some(("2/11", r#"SHELL ["/bin/sh", "-eu", "-c"]"#))
+        );
+        // Older buildah counts without the total.
+        assert_eq!(
+            step_line("STEP 4: RUN apt-get update"),
+            Some(("4", "RUN apt-get update"))
+        );
+        assert_eq!(step_line("--> e7f8fb8ec77e"), None);
+        assert_eq!(
+            step_line("--> Using cache db13e8611489d17f031a0f67af42b1ef8b394826c4d4eda54553"),
+            None
+        );
+        assert_eq!(step_line("COMMIT docker.io/robodev/ws:54436b0de629"), None);
+        assert_eq!(
+            step_line("Successfully tagged docker.io/robodev/ws:54436b0de629"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_commands_own_output_is_not_a_step() {
+        assert_eq!(step_line("Step 3 of 5: compiling"), None);
+        assert_eq!(step_line("STEP one: two"), None);
+        assert_eq!(step_line("Step /3 : RUN x"), None);
+    }
+
+    #[test]
+    fn a_failed_run_step_on_podman_names_the_step_and_keeps_its_lines() {
+        let e = failed(
+            &[
+                "STEP 1/12: FROM debian:bookworm",
+                "STEP 5/12: RUN apt-get update  && apt-get install -y ros-base-dev",
+                "--> Using cache a2d04ff4fa0e8fc79481d27f61277823b46e9ed8f73099d9811c04bdfa751899",
+                "--> a2d04ff4fa0e",
+                "STEP 6/12: RUN apt-get update  && apt-get install -y no-such-package-robodev",
+                "Reading package lists...",
+                "E: Unable to locate package no-such-package-robodev",
+            ],
+            "building at STEP \"RUN apt-get update\": while running runtime: exit status 100",
+        );
+        match e {
+            Error::Build { step, log_tail, .. } => {
+                assert_eq!(
+                    step,
+                    "6/12 : RUN apt-get update  && apt-get install -y no-such-package-robodev"
+                );
+                assert_eq!(
+                    log_tail,
+                    [
+                        "Reading package lists...",
+                        "E: Unable to locate package no-such-package-robodev"
+                    ]
+                );
+            }
+            other => panic!("not a build error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_base_on_podman_names_the_base_with_help() {
+        let e = failed(
+            &[
+                "STEP 1/11: FROM robodev-test/does-not-exist:1",
+                "Trying to pull docker.io/robodev-test/does-not-exist:1...",
+            ],
+            "creating build container: initializing source \
+             docker://robodev-test/does-not-exist:1: pinging container registry",
+        );
+        match e {
+            Error::Engine { message, help, .. } => {
+                assert!(
+                    message.starts_with("the base image robodev-test/does-not-exist:1 is not"),
+                    "{message}"
+                );
+                assert!(
+                    help.unwrap()
+                        .contains("docker pull robodev-test/does-not-exist:1")
+                );
+            }
+            other => panic!("not the base image's error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_base_on_docker_names_the_base_with_help() {
+        let e = failed(
+            &["Step 1/16 : FROM robodev-test/does-not-exist:1"],
+            "pull access denied for robodev-test/does-not-exist",
+        );
+        assert!(
+            matches!(&e, Error::Engine { message, .. }
+                if message.starts_with("the base image robodev-test/does-not-exist:1 is not")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_base_of_a_from_with_a_platform_and_a_stage_name_is_the_image() {
+        let e = failed(
+            &["Step 1/30 : FROM --platform=linux/arm64 ros:humble AS build"],
+            "no match for platform in manifest",
+        );
+        assert!(
+            matches!(&e, Error::Engine { message, .. }
+                if message.starts_with("the base image ros:humble is not")),
+            "{e:?}"
+        );
+    }
 }

@@ -12,6 +12,7 @@ mod errors;
 mod history;
 pub mod image_index;
 mod registry;
+mod registry_direct;
 mod seam;
 mod ssh;
 mod stdio;

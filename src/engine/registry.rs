@@ -222,7 +222,8 @@ impl BollardEngine {
 
     /// The digest the registry gives `reference` (`NAME[:TAG]`) now: of its manifest, or of its
     /// image index for a multi-platform image. Asks the registry through the engine, so the
-    /// engine's own registry settings (mirrors, insecure registries, proxies) apply.
+    /// engine's own registry settings (mirrors, insecure registries, proxies) apply; an engine
+    /// without that endpoint (Podman) has the registry asked directly.
     pub async fn registry_digest(
         &self,
         reference: &str,
@@ -243,6 +244,16 @@ impl BollardEngine {
                 .digest
                 .filter(|d| d.starts_with("sha256:"))
                 .ok_or_else(|| registry_error(&action, registry, "no digest in the answer".into())),
+            Err(e) if super::registry_direct::endpoint_missing(&e) => {
+                let insecure = match self.facts().await {
+                    Ok(facts) => facts.insecure_registries,
+                    Err(_) => Vec::new(),
+                };
+                let plain = super::registry_direct::plain_http(registry, &insecure);
+                super::registry_direct::registry_digest(reference, auth, plain)
+                    .await
+                    .map_err(|message| registry_error(&action, registry, message))
+            }
             Err(e) => Err(registry_error(&action, registry, server_message(e))),
         }
     }

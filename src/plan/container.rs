@@ -298,7 +298,7 @@ fn security_opts(profile: &Profile) -> Vec<String> {
         opts.push("seccomp=unconfined".to_string());
     }
     if !profile.security.sudo {
-        opts.push("no-new-privileges:true".to_string());
+        opts.push("no-new-privileges=true".to_string());
     }
     opts
 }

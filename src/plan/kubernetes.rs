@@ -290,9 +290,11 @@ fn pod_parts(
     let mut seccomp_unconfined = false;
     for option in security_opt {
         match option.as_str() {
-            "no-new-privileges" | "no-new-privileges:true" => no_new_privileges = true,
+            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => {
+                no_new_privileges = true
+            }
             // The default.
-            "no-new-privileges:false" => {}
+            "no-new-privileges:false" | "no-new-privileges=false" => {}
             "seccomp=unconfined" => seccomp_unconfined = true,
             other => left_out.push(format!(
                 "the security option {other}: a pod's securityContext has no such setting"

@@ -19,4 +19,5 @@ mod new_user;
 mod planning;
 mod profiles;
 mod security;
+mod security_opt_separator;
 mod structure;

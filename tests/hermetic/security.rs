@@ -50,7 +50,7 @@ fn without_sudo_nothing_gains_privileges() {
     assert!(
         p.container
             .security_opt
-            .contains(&"no-new-privileges:true".to_string())
+            .contains(&"no-new-privileges=true".to_string())
     );
     assert!(
         p.container.cap_drop.is_empty(),
