@@ -4,8 +4,9 @@
 //! names it, so `robodev up` on the robot makes no build call and no network access.
 //! Both stream: memory stays at a chunk whatever the image's size.
 
-use super::lock::{LockMode, ensure_lock};
+use super::lock::LockMode;
 use super::registry::{ensure_environment_image, image_platform};
+use super::resolve::resolve;
 use super::session::Session;
 use crate::bundle::{self, ArchiveWatch, BundleInfo};
 use crate::cli::BuildFlags;
@@ -130,8 +131,8 @@ pub async fn save(
         ));
     }
     let engine = s.engine().await?;
-    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
-    // The environment's image, or with --deploy the robot's.
+    // Resolve, plan, execute: the environment's image, or with --deploy the robot's.
+    let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
     let image = match deploy {
         Some(platform) => {
             crate::plan::deploy::section(&profile)?;
@@ -140,12 +141,12 @@ pub async fn save(
                     .map_err(|m| Error::usage(format!("--platform: {m}")))?;
                 profile.platform = Some(p);
             }
-            let image = super::deploy::built_image(s, engine, &profile, flags).await?;
+            let image = super::deploy::built_image(s, engine, &profile, &inputs, flags).await?;
             warn_if_a_source(s, output)?;
             image
         }
         None => {
-            let plan = s.plan(&profile, Some(engine)).await?;
+            let plan = s.plan_from(&profile, Some(engine), &inputs)?;
             ensure_environment_image(s, engine, &plan, flags).await?;
             plan.image
         }

@@ -1,17 +1,18 @@
 //! `robodev deploy build|run` and `generate --deploy`: the workspace as a slim runtime image for
 //! the robot, planned from the same profile and robodev.lock as the environment.
 
-use super::lock::{LockMode, ensure_lock};
+use super::lock::LockMode;
+use super::machine_facts::Freshness;
 use super::registry::{
     PushedPlatform, image_platform, push_and_record, push_index_and_record, require_registry,
 };
-use super::session::{Session, ensure_image, prepare_start, terminal};
+use super::resolve::resolve;
+use super::session::{Inputs, Session, ensure_image, prepare_start, terminal};
 use crate::cli::BuildFlags;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::facts::{HostFacts, sources, workspace};
+use crate::facts::{sources, workspace};
 use crate::files::{GeneratedFile, write_generated};
-use crate::lockfile::LockFile;
 use crate::plan::deploy::{self, DeployInputs, GENERATED_DIR};
 use crate::plan::image::{ImagePlan, SourceTree};
 use crate::plan::render::Renderer;
@@ -22,24 +23,23 @@ use std::collections::BTreeMap;
 
 /// The deploy image's plan. `with_sources`: read the workspace's files (robodev's own build);
 /// without, the Dockerfile is for a build whose context is the workspace itself.
-pub(super) async fn plan_image(
+pub(super) fn plan_image(
     s: &Session,
     profile: &Profile,
-    engine: Option<&dyn Engine>,
+    inputs: &Inputs,
     with_sources: bool,
 ) -> Result<ImagePlan> {
-    let host = HostFacts::probe(&profile.device_paths());
-    let facts = s.engine_facts(profile, engine).await?;
-    let lock = LockFile::read(&s.workspace.root)?;
-    let pins = Pins::of(&lock, profile);
-    let features = plan::tooling_features(profile, &host, &facts);
+    // This machine's state dir stays out of the sources, whichever machine builds.
+    let state_dir = crate::facts::host::state_dir();
+    let pins = Pins::of(&inputs.lock, profile);
+    let features = plan::tooling_features(profile, &inputs.host, &inputs.engine);
     let build_deps = plan::dependency_layer(pins.dependencies);
     let runtime_deps = deploy::runtime_dependencies(pins.dependencies);
     let root = &s.workspace.root;
     let sources = if with_sources {
         Some(SourceTree {
             root: root.clone(),
-            files: sources::scan(root, &[host.state_dir.as_path()])?,
+            files: sources::scan(root, &[state_dir.as_path()])?,
         })
     } else {
         None
@@ -83,9 +83,10 @@ pub(super) async fn built_image(
     s: &Session,
     engine: &dyn Engine,
     profile: &Profile,
+    inputs: &Inputs,
     flags: BuildFlags,
 ) -> Result<ImagePlan> {
-    let image = plan_image(s, profile, Some(engine), true).await?;
+    let image = plan_image(s, profile, inputs, true)?;
     s.ui.note(format!(
         "{} workspace file(s) in the build context",
         image.sources.as_ref().map_or(0, |t| t.files.len())
@@ -120,12 +121,13 @@ pub async fn build(
         require_registry(&profile)?;
     }
     let engine = s.engine().await?;
-    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
+    // Resolve once, then plan and execute per platform.
+    let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
     let mut pushed = Vec::new();
     let mut repository = String::new();
     for platform in &platforms {
         profile.platform = platform.clone();
-        let image = built_image(s, engine, &profile, flags).await?;
+        let image = built_image(s, engine, &profile, &inputs, flags).await?;
         let size = engine
             .identity(&image.tag)
             .await?
@@ -165,10 +167,11 @@ pub async fn run(
     let profile = s.profile(reference)?;
     let section = deploy::section(&profile)?.clone();
     let engine = s.engine().await?;
-    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
-    let dev = s.plan(&profile, Some(engine)).await?;
+    // Resolve, plan, execute.
+    let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let dev = s.plan_from(&profile, Some(engine), &inputs)?;
     dev.container.require_host()?;
-    let image = plan_image(s, &profile, Some(engine), true).await?;
+    let image = plan_image(s, &profile, &inputs, true)?;
     ensure_image(s, engine, &image, flags).await?;
     let container = deploy::runtime_container(&dev.container, &image, &section);
     let mut dev = dev;
@@ -190,7 +193,8 @@ pub async fn run(
 pub async fn generate(s: &Session, reference: Option<&str>, force: bool) -> Result<i32> {
     let profile = s.profile(reference)?;
     deploy::section(&profile)?;
-    let image = plan_image(s, &profile, None, false).await?;
+    let inputs = s.facts(&profile, None, Freshness::Now).await?;
+    let image = plan_image(s, &profile, &inputs, false)?;
     let dir = s.workspace.root.join(GENERATED_DIR);
     let mut files = vec![GeneratedFile {
         path: dir.join("Dockerfile"),

@@ -111,9 +111,9 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
         None => {}
     }
     if let Some(profile) = &profile {
-        let host = s.host_facts(profile, engine, Freshness::Now).await?;
-        checks.extend(crate::plan::hardware_checks(profile, &host, &facts));
-        let plan = s.plan_on(profile, engine, &host).await?;
+        let inputs = s.facts(profile, engine, Freshness::Now).await?;
+        checks.extend(crate::plan::hardware_checks(profile, &inputs.host, &facts));
+        let plan = s.plan_from_quiet(profile, engine, &inputs)?;
         match engine.filter(|e| !e.is_local()) {
             None => checks.push(mount_sources(&plan)),
             Some(engine) => checks.push(remote_mounts(&plan, &engine.endpoint().url)),

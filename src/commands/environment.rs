@@ -1,7 +1,8 @@
 //! The environment's lifecycle: build, up, stop, down, status, logs.
 
-use super::lock::{LockMode, ensure_lock};
+use super::lock::LockMode;
 use super::registry::{ensure_environment_image, pull_instead_of_build};
+use super::resolve::resolve;
 use super::session::{
     Session, ensure_image, ensure_volumes, our_container, prepare_start, run_shell,
 };
@@ -17,8 +18,9 @@ use std::io::IsTerminal;
 pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = s.engine().await?;
-    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
-    let plan = s.plan(&profile, Some(engine)).await?;
+    // Resolve, plan, execute.
+    let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let plan = s.plan_from(&profile, Some(engine), &inputs)?;
     if pull_instead_of_build(s, engine, &plan, flags).await? {
         return Ok(0);
     }
@@ -121,14 +123,11 @@ pub async fn up(
 ) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = s.engine().await?;
-    let plan = s.plan(&profile, Some(engine)).await?;
+    // Resolve, plan, execute.
+    let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let plan = s.plan_from(&profile, Some(engine), &inputs)?;
     // Before building: a missing device or display is reported in a second, not after minutes.
     plan.container.require_host()?;
-    let plan = if ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await? {
-        s.plan_recent(&profile, Some(engine)).await?
-    } else {
-        plan
-    };
     ensure_environment_image(s, engine, &plan, flags).await?;
     let synced = super::sync::is_synced(&plan);
     if synced

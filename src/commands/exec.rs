@@ -1,8 +1,9 @@
 //! Running processes in an environment: `shell`, `exec` (the long-lived container) and `run`
 //! (a throw-away one).
 
-use super::lock::{LockMode, ensure_lock};
+use super::lock::LockMode;
 use super::registry::ensure_environment_image;
+use super::resolve::resolve;
 use super::session::{Session, ensure_volumes, our_container, prepare_start, run_shell, terminal};
 use crate::cli::BuildFlags;
 use crate::engine::Engine;
@@ -94,12 +95,13 @@ pub async fn run(
 ) -> Result<i32> {
     let profile = s.profile(reference)?;
     let engine = s.engine().await?;
-    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
+    // Resolve, plan, execute.
+    let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
     let plan = if no_hardware {
         s.ui.note("--no-hardware: no display, sound, devices or GPU in this container");
-        s.plan_without_hardware(&profile, Some(engine)).await?
+        s.plan_without_hardware(&profile, Some(engine), &inputs)?
     } else {
-        s.plan(&profile, Some(engine)).await?
+        s.plan_from(&profile, Some(engine), &inputs)?
     };
     plan.container.require_host().map_err(|e| match e {
         Error::Host { message, help } => Error::Host {

@@ -83,7 +83,10 @@ pub struct K8sArgs<'a> {
 /// `robodev export k8s [PROFILE] [--deploy] …`: planned for a cluster, so no engine is asked.
 pub async fn k8s(s: &Session, reference: Option<&str>, args: K8sArgs<'_>) -> Result<i32> {
     let profile = s.profile(reference)?;
-    let plan = s.plan(&profile, None).await?;
+    let inputs = s
+        .facts(&profile, None, super::machine_facts::Freshness::Now)
+        .await?;
+    let plan = s.plan_from(&profile, None, &inputs)?;
     let options = KubernetesOptions {
         namespace: args.namespace,
         workspace_claim: args.workspace_claim,
@@ -92,7 +95,7 @@ pub async fn k8s(s: &Session, reference: Option<&str>, args: K8sArgs<'_>) -> Res
     };
     let manifests = if args.deploy {
         let section = crate::plan::deploy::section(&profile)?.clone();
-        let image = super::deploy::plan_image(s, &profile, None, true).await?;
+        let image = super::deploy::plan_image(s, &profile, &inputs, true)?;
         let (reference, pushed) = image_reference(s, &image)?;
         if !pushed {
             s.ui.warn(format!(

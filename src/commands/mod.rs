@@ -24,6 +24,7 @@ mod machine_facts;
 mod man;
 mod profiles;
 mod registry;
+mod resolve;
 mod session;
 mod sync;
 mod test;

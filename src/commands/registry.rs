@@ -1,7 +1,8 @@
 //! Team images: `robodev push`, and pulling the image the team already built (by the digest
 //! robodev.lock records, or the hash tag) instead of building it.
 
-use super::lock::{LockMode, ensure_lock};
+use super::lock::LockMode;
+use super::resolve::resolve;
 use super::session::{Session, ensure_image};
 use super::transfer_progress::TransferProgress;
 use crate::cli::BuildFlags;
@@ -34,9 +35,9 @@ pub async fn push(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Re
     let profile = s.profile(reference)?;
     require_registry(&profile)?;
     let engine = s.engine().await?;
-    // What is pushed for the team starts from a pinned base.
-    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), true).await?;
-    let plan = s.plan(&profile, Some(engine)).await?;
+    // Resolve (what is pushed for the team starts from a pinned base), plan, execute.
+    let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), true).await?;
+    let plan = s.plan_from(&profile, Some(engine), &inputs)?;
     ensure_image(s, engine, &plan.image, flags).await?;
     let platform = image_platform(engine, &plan.image).await?;
     push_and_record(s, engine, &plan.image, &platform).await?;

@@ -18,6 +18,14 @@ use crate::profile::{self, Profile, ProfileSearch};
 use crate::ui::Ui;
 use std::io::IsTerminal;
 
+/// Everything a plan is made from, read once per command.
+pub struct Inputs {
+    pub lock: LockFile,
+    /// The machine the engine runs on.
+    pub host: HostFacts,
+    pub engine: EngineFacts,
+}
+
 pub struct Session {
     pub global: GlobalArgs,
     pub workspace: Workspace,
@@ -98,70 +106,65 @@ impl Session {
         }
     }
 
-    /// The whole plan on this host; prints its notices. Unmet host requirements (a device
-    /// absent, no display, a missing mount source) are in `plan.container.problems`: only the
-    /// commands that create a container refuse them (`require_host`), so `build`, `generate`
-    /// and `devcontainer` work on a CI runner or over ssh.
-    pub async fn plan(&self, profile: &Profile, engine: Option<&dyn Engine>) -> Result<Plan> {
-        let plan = self.plan_quiet(profile, engine).await?;
-        self.show(&plan.container.notices);
-        Ok(plan)
-    }
-
-    /// The facts of the machine the engine runs on: this one's, or, for an engine on another
-    /// machine, what a probe container there reports (when the profile uses its devices).
-    pub async fn host_facts(
+    /// The inputs of a plan, as they are: robodev.lock as written, the facts of the machine
+    /// the engine runs on (this one's, or what a probe container there reports when the
+    /// profile uses its devices) and of the engine. Read once per command; `commands::resolve`
+    /// brings the lock in step first.
+    pub async fn facts(
         &self,
         profile: &Profile,
         engine: Option<&dyn Engine>,
         freshness: Freshness,
-    ) -> Result<HostFacts> {
-        match engine.filter(|e| !e.is_local()) {
-            None => Ok(HostFacts::probe(&profile.device_paths())),
+    ) -> Result<Inputs> {
+        let lock = LockFile::read(&self.workspace.root)?;
+        let host = match engine.filter(|e| !e.is_local()) {
+            None => HostFacts::probe(&profile.device_paths()),
             Some(engine) => {
                 // The probe runs the base image the build would use: the locked digest.
-                let lock = LockFile::read(&self.workspace.root)?;
                 let base = plan::Pins::of(&lock, profile).from_reference(profile);
                 let user = self.engine_user(engine);
-                of_engine_machine(self.ui, engine, profile, user, &base, freshness).await
+                of_engine_machine(self.ui, engine, profile, user, &base, freshness).await?
             }
-        }
+        };
+        let engine_facts = self.engine_facts(profile, engine).await?;
+        Ok(Inputs {
+            lock,
+            host,
+            engine: engine_facts,
+        })
+    }
+
+    /// Plan from resolved inputs (pure but for the bind sources' existence on this machine);
+    /// prints its notices. Unmet host requirements (a device absent, no display, a missing
+    /// mount source) are in `plan.container.problems`: only the commands that create a
+    /// container refuse them (`require_host`), so `build`, `generate` and `devcontainer` work
+    /// on a CI runner or over ssh.
+    pub fn plan_from(
+        &self,
+        profile: &Profile,
+        engine: Option<&dyn Engine>,
+        inputs: &Inputs,
+    ) -> Result<Plan> {
+        let plan = self.plan_from_quiet(profile, engine, inputs)?;
+        self.show(&plan.container.notices);
+        Ok(plan)
     }
 
     /// The same plan, without printing its notices (to compare, or for `doctor`).
-    pub async fn plan_quiet(&self, profile: &Profile, engine: Option<&dyn Engine>) -> Result<Plan> {
-        let host = self.host_facts(profile, engine, Freshness::Now).await?;
-        self.plan_on(profile, engine, &host).await
-    }
-
-    /// The plan, quiet, from the engine machine's recent facts: for comparing with what
-    /// exists and naming things, never for creating or starting a container.
-    pub async fn plan_recent(
+    pub fn plan_from_quiet(
         &self,
         profile: &Profile,
         engine: Option<&dyn Engine>,
-    ) -> Result<Plan> {
-        let host = self.host_facts(profile, engine, Freshness::Recent).await?;
-        self.plan_on(profile, engine, &host).await
-    }
-
-    /// The plan for these facts of the engine's machine, quiet.
-    pub async fn plan_on(
-        &self,
-        profile: &Profile,
-        engine: Option<&dyn Engine>,
-        host: &HostFacts,
+        inputs: &Inputs,
     ) -> Result<Plan> {
         let remote = engine.filter(|e| !e.is_local());
-        let facts = self.engine_facts(profile, engine).await?;
-        let lock = LockFile::read(&self.workspace.root)?;
         let mut plan = plan::make(PlanInputs {
             profile,
-            host,
-            engine: &facts,
+            host: &inputs.host,
+            engine: &inputs.engine,
             workspace: &self.workspace,
             templates: self.global.templates.clone(),
-            pins: plan::Pins::of(&lock, profile),
+            pins: plan::Pins::of(&inputs.lock, profile),
         })?;
         match remote {
             None => {
@@ -196,16 +199,36 @@ impl Session {
     /// The plan of a throw-away container without this host's hardware (display, sound,
     /// devices, GPU) — a CI runner, an ssh session — that still runs the environment's own
     /// image, so it is the image developers use and the one the team's registry holds.
-    pub async fn plan_without_hardware(
+    pub fn plan_without_hardware(
+        &self,
+        profile: &Profile,
+        engine: Option<&dyn Engine>,
+        inputs: &Inputs,
+    ) -> Result<Plan> {
+        let image = self.plan_from_quiet(profile, engine, inputs)?.image;
+        let mut plan = self.plan_from(&profile.without_hardware(), engine, inputs)?;
+        plan.container.image = image.tag.clone();
+        plan.image = image;
+        Ok(plan)
+    }
+
+    /// The plan with the lock as it is and facts read now; prints its notices. For commands
+    /// that plan without executing (status, export, images); the environment's commands
+    /// resolve first (`commands::resolve`).
+    pub async fn plan(&self, profile: &Profile, engine: Option<&dyn Engine>) -> Result<Plan> {
+        let inputs = self.facts(profile, engine, Freshness::Now).await?;
+        self.plan_from(profile, engine, &inputs)
+    }
+
+    /// The plan, quiet, from the engine machine's recent facts: for comparing with what
+    /// exists and naming things, never for creating or starting a container.
+    pub async fn plan_recent(
         &self,
         profile: &Profile,
         engine: Option<&dyn Engine>,
     ) -> Result<Plan> {
-        let image = self.plan_quiet(profile, engine).await?.image;
-        let mut plan = self.plan(&profile.without_hardware(), engine).await?;
-        plan.container.image = image.tag.clone();
-        plan.image = image;
-        Ok(plan)
+        let inputs = self.facts(profile, engine, Freshness::Recent).await?;
+        self.plan_from_quiet(profile, engine, &inputs)
     }
 
     /// How to run processes in the profile's container; needs no host probing.

@@ -1,8 +1,9 @@
 //! `robodev test`: the workspace's tests in a throw-away container of the environment's image
 //! (no state from the long-lived container), for CI and developers alike.
 
-use super::lock::{LockMode, ensure_lock};
+use super::lock::LockMode;
 use super::registry::ensure_environment_image;
+use super::resolve::resolve;
 use super::session::{Session, ensure_volumes, terminal};
 use crate::cli::BuildFlags;
 use crate::error::{Error, Result};
@@ -22,10 +23,11 @@ pub async fn test(
     }
     let profile = s.profile(reference)?;
     let engine = s.engine().await?;
-    ensure_lock(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
-    // Tests need no display, sound, devices or GPU (a CI runner has none), but run in the
-    // environment's own image: the one developers use and the team's registry holds.
-    let plan = s.plan_without_hardware(&profile, Some(engine)).await?;
+    // Resolve, plan, execute. Tests need no display, sound, devices or GPU (a CI runner has
+    // none), but run in the environment's own image: the one developers use and the team's
+    // registry holds.
+    let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
+    let plan = s.plan_without_hardware(&profile, Some(engine), &inputs)?;
     plan.container.require_host()?;
     ensure_environment_image(s, engine, &plan, flags).await?;
     ensure_volumes(engine, &plan).await?;
