@@ -171,8 +171,9 @@ fn a_truncated_or_altered_bundle_is_refused_and_tags_nothing() {
     ] {
         let mut info = unlabelled.clone();
         info.tag = crafted.clone();
-        hand_made_bundle(&info, &id, &altered);
-        let out = load_on(&ws, &robot, &altered);
+        let bundle = ws.path().join("crafted.tar");
+        hand_made_bundle(&info, &id, &bundle);
+        let out = load_on(&ws, &robot, &bundle);
         assert_fails(&out, 2, &["is not robodev's name for the image it records"]);
         assert!(
             stdout(&robot.docker(&["images", "-aq"])).trim().is_empty(),
