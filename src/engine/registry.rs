@@ -60,6 +60,39 @@ fn server_message(e: bollard::errors::Error) -> String {
     }
 }
 
+/// A 5xx status in an engine's message about a registry (`… 500 Internal Server Error`).
+fn server_status(lower: &str) -> Option<u16> {
+    lower
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse::<u16>().ok())
+        .find(|code| (500..600).contains(code))
+        .filter(|_| lower.contains("status") || lower.contains("server error"))
+}
+
+/// A message with any `USER:PASSWORD@` in front of a host replaced by `***@`: an engine can
+/// repeat a URL as it was given, and robodev repeats no secret.
+pub(super) fn without_credentials(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| match word.split_once('@') {
+            Some((before, after))
+                if !after.starts_with("sha256:")
+                    && (before.contains(':') || before.contains("//"))
+                    && after.contains(['.', ':', '/']) =>
+            {
+                let scheme = before.split_once("//").map_or("", |(s, _)| s);
+                if scheme.is_empty() {
+                    format!("***@{after}")
+                } else {
+                    format!("{scheme}//***@{after}")
+                }
+            }
+            _ => word.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The engine's words for a failed transfer, as a problem robodev can act on.
 pub(super) fn registry_error(action: &str, registry: &str, message: String) -> Error {
     let lower = message.to_ascii_lowercase();
@@ -90,13 +123,32 @@ pub(super) fn registry_error(action: &str, registry: &str, message: String) -> E
             RegistryProblem::Unreachable,
             format!("is the registry {registry} running and reachable from the engine?"),
         )
+    } else if lower.contains("deadline exceeded")
+        || lower.contains("timeout")
+        || lower.contains("timed out")
+    {
+        (
+            RegistryProblem::Unreachable,
+            format!(
+                "the registry {registry} accepted the connection but did not answer in time: \
+                 is it overloaded or hung? (`robodev ... --offline` works without it)"
+            ),
+        )
+    } else if let Some(status) = server_status(&lower) {
+        (
+            RegistryProblem::Other,
+            format!(
+                "the registry {registry} answered HTTP {status}: a fault on its side; try again \
+                 later, or ask whoever runs it (its logs say why)"
+            ),
+        )
     } else {
         (RegistryProblem::Other, String::new())
     };
     Error::Registry {
         problem,
-        action: format!("cannot {action}"),
-        message,
+        action: without_credentials(&format!("cannot {action}")),
+        message: without_credentials(&message),
         help: (!help.is_empty()).then_some(help),
     }
 }
@@ -305,6 +357,40 @@ impl BollardEngine {
 #[cfg(test)]
 mod tests {
     use super::pushed_digest;
+
+    #[test]
+    fn registry_errors_say_what_happened_and_repeat_no_credentials() {
+        use crate::error::{Error, RegistryProblem};
+        let hung = super::registry_error(
+            "pull reg.io/team/x",
+            "reg.io",
+            "Get \"https://reg.io/v2/\": context deadline exceeded".into(),
+        );
+        assert!(
+            matches!(&hung, Error::Registry { problem: RegistryProblem::Unreachable, help: Some(h), .. } if h.contains("did not answer in time")),
+            "{hung:?}"
+        );
+        let five = super::registry_error(
+            "push reg.io/team/x",
+            "reg.io",
+            "received unexpected HTTP status: 500 Internal Server Error".into(),
+        );
+        assert!(
+            matches!(&five, Error::Registry { help: Some(h), .. } if h.contains("HTTP 500")),
+            "{five:?}"
+        );
+        let secret = super::registry_error(
+            "push alice:s3cret@reg.io/team/x:1",
+            "reg.io",
+            "Get https://alice:s3cret@reg.io/v2/: unauthorized".into(),
+        );
+        let text = format!("{secret:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert_eq!(
+            super::without_credentials("repo@sha256:abc and u:p@h.io/x"),
+            "repo@sha256:abc and ***@h.io/x"
+        );
+    }
 
     #[test]
     fn the_pushed_digest_is_read_from_the_engines_closing_line() {

@@ -133,8 +133,31 @@ pub fn env_value(s: &str) -> Result<(), String> {
     }
 }
 
+/// `USER:PASSWORD@` (or `TOKEN@`) in front of a host: credentials someone wrote into a
+/// reference. Such a value is never repeated in a message.
+pub fn has_credentials(s: &str) -> bool {
+    let s = s.split_once("://").map_or(s, |(_, rest)| rest);
+    let first = s.split('/').next().unwrap_or_default();
+    s.contains('/')
+        && first
+            .split_once('@')
+            .is_some_and(|(_, after)| !after.starts_with("sha256:"))
+}
+
+/// The words for a value that carries credentials, without repeating it.
+fn credentials_refused(field_kind: &str) -> String {
+    format!(
+        "the {field_kind} carries credentials (`USER:PASSWORD@…`), which do not belong in a \
+         profile (it is committed, and robodev repeats no secret): remove them and run \
+         `robodev login REGISTRY` once on each machine"
+    )
+}
+
 /// A Docker image reference: `[registry[:port]/]repo[/repo…][:tag][@sha256:<64 hex>]`.
 pub fn image_reference(s: &str) -> Result<(), String> {
+    if has_credentials(s) {
+        return Err(credentials_refused("image reference"));
+    }
     let err = |why: &str| {
         Err(format!(
             "`{s}` is not an image reference ({why}); expected e.g. `ros:humble-ros-base` or \
@@ -322,6 +345,9 @@ pub const CAPABILITIES: &[&str] = &[
 /// `REGISTRY/NAMESPACE`: a registry host (with a port, or a dot, or `localhost`) and one or
 /// more lowercase path components; no tag, no digest.
 pub fn registry(s: &str) -> Result<(), String> {
+    if has_credentials(s) {
+        return Err(credentials_refused("registry"));
+    }
     let err = || {
         format!("`{s}` is not REGISTRY/NAMESPACE (e.g. `ghcr.io/my-team`, `localhost:5000/robots`)")
     };
@@ -457,6 +483,24 @@ pub fn ros_package(s: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn credentials_in_a_reference_are_refused_without_repeating_them() {
+        for value in [
+            "alice:s3cret@registry.example.com/team",
+            "https://alice:s3cret@registry.example.com/team",
+            "tok3n@localhost:5000/robots",
+        ] {
+            let err = registry(value).unwrap_err();
+            assert!(!err.contains("s3cret") && !err.contains("tok3n"), "{err}");
+            assert!(err.contains("robodev login"), "{err}");
+        }
+        let err = image_reference("alice:s3cret@reg.io/base/debian:12").unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(image_reference(&format!("ros@sha256:{}", "a".repeat(64))).is_ok());
+        assert!(!has_credentials("reg.io/team/img@sha256:00"));
+    }
+
     use super::*;
 
     #[test]
