@@ -68,6 +68,69 @@ impl Write for AtomicFile {
     }
 }
 
+/// An exclusive lock on a file shared between processes, for a read-modify-write of it: a
+/// `flock` on a sidecar beside it (`.NAME.lock`), held until dropped. Not on the file itself:
+/// an atomic write renames a new file over it, and a lock on the old one would then guard
+/// nothing. The sidecar is removed on release, so it never lingers in a workspace (nor in a
+/// build context); a process that locked a sidecar the holder had just removed sees it is no
+/// longer the one at that path and tries again.
+pub struct ExclusiveLock {
+    file: std::fs::File,
+    sidecar: PathBuf,
+}
+
+impl ExclusiveLock {
+    /// Wait until this process alone holds the lock of `path`.
+    pub fn acquire(path: &Path) -> Result<ExclusiveLock> {
+        use std::os::unix::fs::MetadataExt;
+        let dir = ensure_parent(path)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let sidecar = dir.join(format!(".{name}.lock"));
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&sidecar)
+                .map_err(|e| Error::io_path("create", &sidecar, e))?;
+            match file.lock() {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // A file system without locks (some shared folders of a VM): write as before,
+                // unguarded, rather than not at all.
+                Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                    return Ok(ExclusiveLock { file, sidecar });
+                }
+                Err(e) => return Err(Error::io_path("lock", &sidecar, e)),
+            }
+            let held = file
+                .metadata()
+                .map_err(|e| Error::io_path("read", &sidecar, e))?;
+            match std::fs::metadata(&sidecar) {
+                Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => {
+                    return Ok(ExclusiveLock { file, sidecar });
+                }
+                // Removed (or replaced) by the holder we waited for: lock the one there now.
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io_path("read", &sidecar, e)),
+            }
+        }
+    }
+}
+
+impl Drop for ExclusiveLock {
+    fn drop(&mut self) {
+        // Removed while still held: a waiter then finds it gone and makes a new one.
+        let _ = std::fs::remove_file(&self.sidecar);
+        let _ = self.file.unlock();
+    }
+}
+
 /// This process's umask, from /proc (reading it with umask(2) would change it meanwhile);
 /// 022 when it cannot be read.
 pub fn umask() -> u32 {

@@ -37,20 +37,21 @@ pub fn check(lock: &LockFile, profile: &Profile) -> Result<()> {
     })
 }
 
-/// Keep the profile's base image pin in step. `pin_missing`: pin a base the lock does not
-/// name yet (`lock`, `push`); otherwise only a pin of another image is renewed (the profile
-/// changed its base), so `up` asks no registry on a workspace that never locked. Returns
-/// whether the lock's content changed.
+/// Keep the profile's base image pin in step, in `lock` (the caller writes it, with the other
+/// sections' changes: all or nothing). `pin_missing`: pin a base the lock does not name yet
+/// (`lock`, `push`); otherwise only a pin of another image is renewed (the profile changed its
+/// base), so `up` asks no registry on a workspace that never locked. Returns whether the lock's
+/// content changed.
 pub async fn ensure_pinned(
     s: &Session,
     engine: &dyn Engine,
     profile: &Profile,
     mode: LockMode,
     pin_missing: bool,
+    lock: &mut LockFile,
 ) -> Result<bool> {
-    let mut lock = LockFile::read(&s.workspace.root)?;
     if mode == LockMode::Check {
-        return check(&lock, profile).map(|()| false);
+        return check(lock, profile).map(|()| false);
     }
     if profile.base_image.contains('@') {
         return Ok(false);
@@ -90,7 +91,6 @@ pub async fn ensure_pinned(
         ));
     }
     lock.set_base(&profile.name, pinned);
-    lock.write()?;
     Ok(true)
 }
 

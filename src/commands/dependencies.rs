@@ -39,17 +39,17 @@ pub fn basis_difference(
     difference(wanted, &basis(profile), locked)
 }
 
-/// Make robodev.lock hold `profile`'s dependencies as the workspace declares them now.
-/// Returns whether the lock's content changed. A workspace that declares no dependencies gets
-/// no lock file.
+/// Make `lock` hold `profile`'s dependencies as the workspace declares them now (the caller
+/// writes it). Returns whether the lock's content changed. A workspace that declares no
+/// dependencies gets no lock file.
 pub async fn ensure_locked(
     s: &Session,
     engine: &dyn Engine,
     profile: &Profile,
     mode: LockMode,
+    lock: &mut LockFile,
 ) -> Result<bool> {
     let wanted = wanted(s, profile)?;
-    let mut lock = LockFile::read(&s.workspace.root)?;
     let current = lock.dependencies(&profile.name).cloned();
     let current = current.as_ref();
     if wanted.is_empty() && current.is_none() {
@@ -63,7 +63,6 @@ pub async fn ensure_locked(
             let updated = deps::with_current_declarations(locked, &wanted);
             if &updated != locked && mode == LockMode::Resolve {
                 lock.set_dependencies(&profile.name, updated);
-                lock.write()?;
                 return Ok(true);
             }
         }
@@ -85,7 +84,6 @@ pub async fn ensure_locked(
     let changed = current != Some(&locked);
     let count = locked.keys.len();
     lock.set_dependencies(&profile.name, locked);
-    lock.write()?;
     let shown = crate::ui::shown_path(&lock.path);
     if current.is_none() {
         s.ui.info(format!(

@@ -8,13 +8,15 @@ use super::dependencies::{basis_difference, ensure_locked, stale_error, wanted};
 pub use super::lock_mode::LockMode;
 use super::session::Session;
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lockfile::{LOCK_FILE, LockFile};
 use crate::profile::Profile;
+use crate::ui::shown_path;
 
 /// Bring robodev.lock in step for `profile` before planning. Returns whether the file changed
 /// (a plan made before this call is out of date then). `pin_base`: also pin a base image the
-/// lock does not name yet.
+/// lock does not name yet. Every section's change is written at once, at the end: a step that
+/// fails (a resolution after the base was pinned) leaves the file as it was.
 pub async fn ensure_lock(
     s: &Session,
     engine: &dyn Engine,
@@ -22,9 +24,48 @@ pub async fn ensure_lock(
     mode: LockMode,
     pin_base: bool,
 ) -> Result<bool> {
-    let pinned = base_image::ensure_pinned(s, engine, profile, mode, pin_base).await?;
-    let locked = ensure_locked(s, engine, profile, mode).await?;
-    Ok(pinned || locked)
+    let mut lock = LockFile::read(&s.workspace.root)?;
+    let changed = async {
+        let pinned =
+            base_image::ensure_pinned(s, engine, profile, mode, pin_base, &mut lock).await?;
+        let locked = ensure_locked(s, engine, profile, mode, &mut lock).await?;
+        Ok(pinned || locked)
+    }
+    .await
+    .map_err(|e| no_entry_for(&lock, profile, e))?;
+    if changed {
+        lock.write()?;
+    }
+    Ok(changed)
+}
+
+/// A check that failed on a lock with no entry at all for `profile` (written for other
+/// profiles) says that, and which profiles it has, rather than what is not pinned.
+fn no_entry_for(lock: &LockFile, profile: &Profile, e: Error) -> Error {
+    let name = &profile.name;
+    let has_entry = lock.profiles().contains(&name.as_str());
+    if !matches!(e, Error::CheckFailed { .. }) || !lock.exists() || has_entry {
+        return e;
+    }
+    let names = lock.profiles();
+    let (has, or) = if names.is_empty() {
+        ("it has no entry for any profile".to_string(), "")
+    } else {
+        (
+            format!("it has entries only for: {}", names.join(", ")),
+            ", or name one of those profiles",
+        )
+    };
+    Error::CheckFailed {
+        message: format!(
+            "{} has no entry for profile {name} (--locked):",
+            shown_path(&lock.path)
+        ),
+        details: vec![has],
+        help: Some(format!(
+            "run `robodev lock {name}` and commit {LOCK_FILE}{or}"
+        )),
+    }
 }
 
 /// `robodev lock`: pin the base image and resolve the workspace's dependencies; `--update`
@@ -33,12 +74,16 @@ pub async fn lock(s: &Session, reference: Option<&str>, update: bool, locked: bo
     let profile = s.profile(reference)?;
     if locked {
         let lock = LockFile::read(&s.workspace.root)?;
-        base_image::check(&lock, &profile)?;
-        let wanted = wanted(s, &profile)?;
-        let diff = basis_difference(&wanted, &profile, lock.dependencies(&profile.name));
-        if !diff.is_empty() {
-            return Err(stale_error(&lock.path, &profile.name, &diff));
-        }
+        let checked = base_image::check(&lock, &profile).and_then(|()| {
+            let wanted = wanted(s, &profile)?;
+            let diff = basis_difference(&wanted, &profile, lock.dependencies(&profile.name));
+            if diff.is_empty() {
+                Ok(())
+            } else {
+                Err(stale_error(&lock.path, &profile.name, &diff))
+            }
+        });
+        checked.map_err(|e| no_entry_for(&lock, &profile, e))?;
         s.ui.success(format!(
             "{LOCK_FILE} is up to date for profile {}",
             profile.name

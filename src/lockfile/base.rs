@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LockedBase {
     /// The profile's `base_image` when it was pinned; a profile that names another image has
     /// drifted from the lock.

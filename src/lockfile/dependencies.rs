@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LockedDependencies {
     /// The OS rosdep resolved for (`debian:bookworm`, `ubuntu:jammy`).
     pub os: String,
@@ -20,7 +19,6 @@ pub struct LockedDependencies {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LockedKey {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apt: Vec<String>,

@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LockedImage {
     /// `REGISTRY/NAMESPACE/NAME`.
     pub repository: String,
