@@ -499,6 +499,18 @@ pub async fn load(s: &Session, file: &Path) -> Result<i32> {
         return Err(altered(&shown, why));
     }
     engine.tag_image(&identity.id, repository, tag).await?;
+    // Remembered as loaded from a bundle: `robodev clean` keeps it unless `--all` (it may be
+    // this engine's only copy, and it cannot be rebuilt offline).
+    let endpoint = &engine.endpoint().url;
+    if let Err(e) =
+        super::listing::record_bundle_load(endpoint, &identity.id, &info.tag, &info.profile)
+    {
+        s.ui.warn(format!(
+            "{e}: `robodev clean` will not know that {} came from a bundle (`robodev clean \
+             --dry-run` shows what it would remove)",
+            info.tag
+        ));
+    }
     s.ui.success(format!(
         "loaded {} (profile {}) in {:.1}s; `robodev up {}` uses it: no build, no network",
         info.tag,
