@@ -613,10 +613,17 @@ pub struct CiArgs {
     /// Replace the file when it exists and differs
     #[arg(long)]
     pub force: bool,
-    /// The branch whose pushes run the pipeline and push the images
-    #[arg(long, value_name = "NAME", default_value = "main")]
-    pub branch: String,
-    /// How a fresh runner gets robodev (default: `cargo install` of this version)
+    /// The branch whose pushes run the pipeline and push the images (default: the repository's
+    /// default branch, as GitHub or GitLab knows it when the pipeline runs)
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// How a fresh runner gets robodev (default: `cargo install` of this version from its
+    /// repository); a `cargo install` is cached between runs
     #[arg(long, value_name = "COMMAND")]
     pub install: Option<String>,
+    /// GitLab: run the jobs on runners with this tag (again for more tags; `OS/ARCH=TAG` for
+    /// one platform's jobs, e.g. linux/arm64=saas-linux-small-arm64). Default: no tags, so any
+    /// runner that takes untagged jobs runs them
+    #[arg(long = "runner-tag", value_name = "[OS/ARCH=]TAG")]
+    pub runner_tags: Vec<String>,
 }

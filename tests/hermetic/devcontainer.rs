@@ -37,6 +37,7 @@ fn generated_files_pass_the_official_schema() {
         "version: 1\nextends: noetic\n",
         "version: 1\nextends: jazzy\ngpu: nvidia\nx11: true\nhotplug: [serial, usb]\nipc: host\nshm_size: 1g\nmounts: [\"~/data:/data:ro\", {source: ccache, target: /ccache, type: volume}]\n",
         "version: 1\nextends: debian\ngpu: dri\nwayland: true\naudio: true\nprivileged: true\n",
+        "version: 1\nextends: humble\ngpu: auto\ngit_config: true\n",
     ];
     for yaml in profiles {
         let p = plan(&profile_from(yaml).unwrap());
@@ -167,7 +168,7 @@ fn the_committed_files_are_the_same_for_every_teammate() {
         "source=${localWorkspaceFolder}/maps,target=/maps,type=bind",
         "source=${localEnv:XDG_RUNTIME_DIR}/${localEnv:WAYLAND_DISPLAY},target=/run/user/1000/${localEnv:WAYLAND_DISPLAY},type=bind",
         "source=${localEnv:SSH_AUTH_SOCK},target=/run/robodev/ssh-agent.sock,type=bind",
-        "source=${localEnv:HOME}/.gitconfig,target=/home/${localEnv:USER}/.gitconfig,type=bind,readonly",
+        "source=${localEnv:HOME}/.gitconfig,target=/home/${localEnv:USER:dev}/.gitconfig,type=bind,readonly",
     ] {
         assert!(mounts.contains(&wanted), "{wanted} not in {mounts:#?}");
     }
@@ -206,4 +207,114 @@ fn the_committed_files_are_the_same_for_every_teammate() {
         !run_args.contains("video9"),
         "an optional device is left out: {run_args}"
     );
+}
+
+/// The Dev Containers tools' substitution of `${localEnv:…}`, as the official CLI does it: a
+/// variable ends at its first `}` (`\$\{(.*?)\}`), `NAME:default` gives the default when the
+/// variable is unset. Other variables are left as they are.
+fn substitute_local_env(text: &str, env: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let inner = &rest[start + 2..start + len];
+        let parts: Vec<&str> = inner.split(':').collect();
+        match parts.as_slice() {
+            ["localEnv", name, args @ ..] => {
+                let value = env.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+                out.push_str(value.or(args.first().copied()).unwrap_or(""));
+            }
+            _ => out.push_str(&rest[start..=start + len]),
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Regression (issue "ROS 2 traffic…, devcontainers on every host, CI files a CI engineer
+/// accepts"): the user was `${localEnv:USER}`, empty on Windows (which sets USERNAME) and in CI
+/// containers without USER, where the official CLI stopped with `groupadd: '' is not a valid
+/// group name`. It has a default now, and one the tools can read (they do not nest variables).
+#[test]
+fn the_user_has_a_name_where_the_opening_machine_sets_no_user() {
+    let profile =
+        profile_from("version: 1\nextends: jazzy\ngit_config: true\nssh_agent: true\n").unwrap();
+    let files =
+        robodev::plan::devcontainer::for_profile(&profile, None, Default::default()).unwrap();
+    let doc = json_of(&files);
+    let opening = robodev::plan::devcontainer::OPENING_USER;
+    assert_eq!(opening, "${localEnv:USER:dev}");
+    assert_eq!(doc["build"]["args"]["ROBODEV_USER"], opening);
+    assert_eq!(doc["containerUser"], opening);
+    assert_eq!(doc["remoteUser"], opening);
+    // Every mention of the user has the default; no variable holds another (the tools would
+    // cut it at the inner `}`).
+    let text = &files.devcontainer_json;
+    assert!(!text.contains("${localEnv:USER}"), "{text}");
+    for (i, _) in text.match_indices("${") {
+        let end = i + text[i..].find('}').unwrap();
+        let inner = &text[i + 2..end];
+        assert!(!inner.contains("${"), "a nested variable: ${{{inner}}}");
+    }
+    // As the tools read it: Linux and macOS (USER set), Windows (USERNAME only), a CI container.
+    for (env, user) in [
+        (&[("USER", "alice"), ("HOME", "/home/alice")][..], "alice"),
+        (
+            &[("USERNAME", "alice"), ("HOME", "/c/Users/alice")][..],
+            "dev",
+        ),
+        (&[][..], "dev"),
+    ] {
+        let seen: serde_json::Value =
+            serde_json::from_str(&substitute_local_env(&json_of_text(&files), env)).unwrap();
+        assert_eq!(seen["build"]["args"]["ROBODEV_USER"], user, "{env:?}");
+        assert_eq!(seen["remoteUser"], user, "{env:?}");
+        let mounts = seen["mounts"].to_string();
+        assert!(
+            mounts.contains(&format!("target=/home/{user}/.gitconfig")),
+            "{mounts}"
+        );
+    }
+}
+
+fn json_of_text(files: &robodev::plan::devcontainer::DevcontainerFiles) -> String {
+    files
+        .devcontainer_json
+        .split_once('\n')
+        .unwrap()
+        .1
+        .to_string()
+}
+
+/// Regression (same issue): `hostRequirements.gpu` was `true` for every GPU profile, so a
+/// teammate without a GPU could not open the folder. `gpu: auto` asks for an optional GPU
+/// (the tools add `--gpus all` where the engine has the NVIDIA runtime); `gpu: nvidia`
+/// requires one.
+#[test]
+fn gpu_auto_is_an_optional_gpu_and_nvidia_a_required_one() {
+    let doc_for = |gpu: &str| {
+        let profile = profile_from(&format!("version: 1\nextends: jazzy\ngpu: {gpu}\n")).unwrap();
+        json_of(
+            &robodev::plan::devcontainer::for_profile(&profile, None, Default::default()).unwrap(),
+        )
+    };
+    let auto = doc_for("auto");
+    assert_eq!(auto["hostRequirements"]["gpu"], "optional", "{auto:#}");
+    assert!(
+        !auto["runArgs"].to_string().contains("--gpus"),
+        "no GPU is asked of the engine itself: {}",
+        auto["runArgs"]
+    );
+    assert_eq!(auto["containerEnv"]["NVIDIA_DRIVER_CAPABILITIES"], "all");
+    let nvidia = doc_for("nvidia");
+    assert_eq!(nvidia["hostRequirements"]["gpu"], true);
+    assert!(nvidia["runArgs"].to_string().contains("--gpus=all"));
+    for gpu in ["none", "dri"] {
+        let doc = doc_for(gpu);
+        assert!(doc.get("hostRequirements").is_none(), "gpu: {gpu}: {doc:#}");
+    }
 }
