@@ -28,6 +28,11 @@ command -v htpasswd >/dev/null 2>&1 || need_pkgs+=(apache2-utils)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # Multi-platform indexes: skopeo reads them as the registry has them.
 command -v skopeo >/dev/null 2>&1 || need_pkgs+=(skopeo)
+# ROS 2 traffic (tests/engine/ros_traffic.rs): the host's publisher and subscriber, built against
+# Debian's Fast DDS and Cyclone DDS.
+command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
+[ -e /usr/include/fastdds/dds/domain/DomainParticipant.hpp ] || need_pkgs+=(libfastrtps-dev)
+[ -e /usr/include/dds/dds.h ] || need_pkgs+=(cyclonedds-dev)
 # Exports: a real Compose implementation, and a virtualenv for the validators below.
 command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)

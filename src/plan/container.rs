@@ -220,6 +220,15 @@ impl ContainerPlan {
             .collect()
     }
 
+    /// Whether the container's /dev/shm is the host's: the host's IPC, or a bind mount of it
+    /// (what Fast DDS's shared memory needs to reach the host's nodes).
+    pub fn shares_host_shm(&self) -> bool {
+        self.ipc_mode.as_deref() == Some("host")
+            || self.mounts.iter().any(|m| {
+                m.kind == MountKind::Bind && m.source == "/dev/shm" && m.target == "/dev/shm"
+            })
+    }
+
     /// The first unmet host requirement, as the error that stops creating the container.
     pub fn require_host(&self) -> crate::error::Result<()> {
         match self.problems.first() {
@@ -345,7 +354,7 @@ pub fn base(
         group_add: Vec::new(),
         group_names: Vec::new(),
         network_mode: profile.network.clone(),
-        ipc_mode: profile.ipc.clone(),
+        ipc_mode: ipc_mode(profile),
         shm_size: profile.shm_size,
         privileged: profile.privileged,
         init: true,
@@ -403,7 +412,70 @@ pub fn base(
     for (k, v) in &profile.env {
         plan.env.insert(k.clone(), v.clone());
     }
+    let notices = ipc_notices(profile, &plan);
+    plan.notices.extend(notices);
     plan
+}
+
+/// `ipc:` as the profile writes it; unset, `host` when the network is the host's. On the
+/// host's network Fast DDS (ROS 2's default middleware) sees that its peers run on this host
+/// and sends to them through shared memory in /dev/shm: an environment with an IPC namespace
+/// and a /dev/shm of its own then exchanges no data with the host's nodes or other
+/// environments' (tests/engine/ros_traffic.rs measures it). With the host's IPC it talks to
+/// them as a process on the host does; what that shares is in the README's security model.
+fn ipc_mode(profile: &Profile) -> Option<String> {
+    match &profile.ipc {
+        Some(ipc) => Some(ipc.clone()),
+        None if profile.network == "host" => Some("host".to_string()),
+        None => None,
+    }
+}
+
+/// What will not work as asked with this IPC mode: ROS 2 traffic over Fast DDS's shared
+/// memory without the host's /dev/shm, or a `shm_size` for a /dev/shm the host owns.
+fn ipc_notices(profile: &Profile, plan: &ContainerPlan) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    let ipc = plan.ipc_mode.as_deref();
+    if profile.network == "host"
+        && !plan.shares_host_shm()
+        && profile.ros_uses_shared_memory()
+        && let Some(rmw) = profile.rmw_implementation()
+    {
+        notices.push(Notice::warning(format!(
+            "ipc: {} with network: host: {rmw} (Fast DDS) sends to ROS 2 nodes on this host \
+             through shared memory, which this environment does not share with them: no data \
+             arrives from or to the host's nodes and other environments'. Leave `ipc:` out \
+             (host is the default with network: host), or use \
+             `ros: {{rmw: rmw_cyclonedds_cpp}}`, or give Fast DDS a UDP-only profile \
+             (FASTRTPS_DEFAULT_PROFILES_FILE; FASTDDS_BUILTIN_TRANSPORTS=UDPv4 from Jazzy on)",
+            ipc.unwrap_or("private")
+        )));
+    }
+    if plan.shares_host_shm()
+        && let Some(size) = profile.shm_size
+    {
+        notices.push(Notice::warning(format!(
+            "shm_size: {} is not applied: the environment's /dev/shm is the host's ({}); \
+             `ipc: private` without a mount of /dev/shm gives it one of its own of that size",
+            byte_size(size),
+            if ipc == Some("host") {
+                "ipc: host"
+            } else {
+                "a mount"
+            }
+        )));
+    }
+    notices
+}
+
+/// `2g`, `512m`, or bytes: a size as a profile writes it.
+fn byte_size(bytes: u64) -> String {
+    match bytes {
+        b if b % (1 << 30) == 0 => format!("{}g", b >> 30),
+        b if b % (1 << 20) == 0 => format!("{}m", b >> 20),
+        b if b % (1 << 10) == 0 => format!("{}k", b >> 10),
+        b => b.to_string(),
+    }
 }
 
 /// A named volume robodev creates for this environment (or shared by all), labelled as its.

@@ -1,7 +1,8 @@
 //! Where the engine is not Docker as the rest of the plan assumes, said and adapted here, in one
 //! place: Podman takes GPUs as CDI device names in `Devices` (it has no device requests for
-//! the nvidia driver), a rootless engine can add no device cgroup rules, and rootless Podman
-//! maps the user's own uid into the container with `keep-id`.
+//! the nvidia driver), a rootless engine can add no device cgroup rules nor always join the
+//! host's IPC namespace, and rootless Podman maps the user's own uid into the container with
+//! `keep-id`.
 
 use super::container::{ContainerPlan, Device};
 use crate::facts::EngineFacts;
@@ -43,6 +44,17 @@ pub fn adapt(container: &mut ContainerPlan, engine: &EngineFacts) {
         if engine.rootless {
             container.userns_mode = Some("keep-id".into());
         }
+    }
+    if engine.rootless && container.ipc_mode.as_deref() == Some("host") {
+        // Joining the host's IPC namespace from a user namespace needs the machine's
+        // /dev/mqueue (systemd mounts it; a bare VM has none: `statfs /dev/mqueue`). What ROS 2
+        // needs of it is the shared memory: the machine's /dev/shm, mounted, does the same.
+        container.ipc_mode = None;
+        container.push_machine_mount("/dev/shm", "/dev/shm", false);
+        container.notices.push(Notice::detail(
+            "the engine is rootless: the host's /dev/shm is mounted instead of joining its IPC \
+             namespace (shared-memory transports work the same)",
+        ));
     }
     if engine.rootless && !container.device_cgroup_rules.is_empty() {
         container.device_cgroup_rules.clear();

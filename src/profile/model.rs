@@ -83,6 +83,52 @@ impl HotplugClass {
     }
 }
 
+/// `ros.rmw`: the ROS 2 middleware (RMW implementation) the environment's nodes load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Rmw {
+    #[serde(rename = "rmw_fastrtps_cpp")]
+    FastRtps,
+    #[serde(rename = "rmw_cyclonedds_cpp")]
+    CycloneDds,
+    #[serde(rename = "rmw_zenoh_cpp")]
+    Zenoh,
+}
+
+impl Rmw {
+    pub const NAMES: [&str; 3] = ["rmw_fastrtps_cpp", "rmw_cyclonedds_cpp", "rmw_zenoh_cpp"];
+
+    /// What every ROS 2 distro loads when `RMW_IMPLEMENTATION` is not set.
+    pub const DEFAULT: Rmw = Rmw::FastRtps;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rmw::FastRtps => "rmw_fastrtps_cpp",
+            Rmw::CycloneDds => "rmw_cyclonedds_cpp",
+            Rmw::Zenoh => "rmw_zenoh_cpp",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Rmw> {
+        [Rmw::FastRtps, Rmw::CycloneDds, Rmw::Zenoh]
+            .into_iter()
+            .find(|r| r.name() == name)
+    }
+
+    /// Its apt package in a ROS 2 distro's archive: `ros-jazzy-rmw-cyclonedds-cpp`.
+    pub fn package(self, distro: &str) -> String {
+        format!("ros-{distro}-{}", self.name().replace('_', "-"))
+    }
+}
+
+/// The variables with which a profile configures Fast DDS's transports itself (a UDP-only
+/// profile, `FASTDDS_BUILTIN_TRANSPORTS=UDPv4`): robodev then assumes it does not rely on
+/// shared memory.
+pub const FAST_DDS_TRANSPORT_VARIABLES: [&str; 3] = [
+    "FASTDDS_BUILTIN_TRANSPORTS",
+    "FASTRTPS_DEFAULT_PROFILES_FILE",
+    "FASTDDS_DEFAULT_PROFILES_FILE",
+];
+
 /// `deploy:` of the profile: what `robodev deploy build` makes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Deploy {
@@ -189,6 +235,9 @@ pub struct Profile {
     #[serde(serialize_with = "distro_name")]
     pub distro: &'static Distro,
     pub variant: Variant,
+    /// `ros.rmw` as the profile names it; `RMW_IMPLEMENTATION` in `env` is set from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rmw: Option<Rmw>,
     pub base_image: String,
     pub platform: Option<String>,
     /// Apt packages that are not ROS packages.
@@ -266,6 +315,31 @@ impl Profile {
             || self.x11
             || self.wayland
             || self.audio
+    }
+
+    /// The RMW implementation the environment's ROS 2 nodes load: the profile's
+    /// `RMW_IMPLEMENTATION` (which `ros.rmw` sets), else the distro's default; `None` for ROS 1,
+    /// which has no middleware layer (nodes talk TCPROS through the master).
+    pub fn rmw_implementation(&self) -> Option<&str> {
+        if self.distro.ros_version != 2 {
+            return None;
+        }
+        Some(
+            self.env
+                .get("RMW_IMPLEMENTATION")
+                .map_or(Rmw::DEFAULT.name(), String::as_str),
+        )
+    }
+
+    /// Whether the environment's ROS 2 nodes send to peers on the same host through shared
+    /// memory in /dev/shm: Fast DDS does by default (UDP carries only the first discovery
+    /// messages), unless the profile configures its transports.
+    pub fn ros_uses_shared_memory(&self) -> bool {
+        self.rmw_implementation()
+            .is_some_and(|rmw| rmw.starts_with("rmw_fastrtps"))
+            && !FAST_DDS_TRANSPORT_VARIABLES
+                .iter()
+                .any(|v| self.env.contains_key(*v))
     }
 
     /// The host device paths the profile asks for, for host probing.

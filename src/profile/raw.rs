@@ -135,6 +135,8 @@ pub struct RawSecurity {
 pub struct RawRos {
     pub distro: Option<Sourced<String>>,
     pub variant: Option<Sourced<String>>,
+    /// The ROS 2 middleware: `RMW_IMPLEMENTATION`, and its package installed.
+    pub rmw: Option<Sourced<String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -287,6 +289,7 @@ impl RawProfile {
             ros: merge_option(self.ros, child.ros, |p, c| RawRos {
                 distro: c.distro.or(p.distro),
                 variant: c.variant.or(p.variant),
+                rmw: c.rmw.or(p.rmw),
             }),
             base_image: child.base_image.or(self.base_image),
             platform: child.platform.or(self.platform),

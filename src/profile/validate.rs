@@ -6,7 +6,7 @@ use super::extends::LoadedProfile;
 use super::file::Origin;
 use super::grammar;
 use super::model::{
-    DEPLOY_USER, Dependencies, Deploy, DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile,
+    DEPLOY_USER, Dependencies, Deploy, DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile, Rmw,
     Security, Shell, UserMode,
 };
 use super::raw::{RawMount, RawProfile};
@@ -28,6 +28,7 @@ impl Profile {
             check(n, "name", grammar::profile_name(&n.value))?;
         }
         let (distro, variant) = ros(raw, &top_file)?;
+        let rmw = rmw(raw, distro)?;
         if let Some(w) = distro.life_warning(today) {
             warnings.push(Notice::warning(w));
         }
@@ -37,7 +38,7 @@ impl Profile {
             apt_layers,
             ros,
             pip,
-        } = packages(raw, distro, variant)?;
+        } = packages(raw, distro, variant, rmw)?;
         let (workspace_path, workspace_mount, workspace_remote_path) = workspace(raw)?;
         let runtime = runtime(raw)?;
         if runtime.privileged {
@@ -60,13 +61,14 @@ impl Profile {
             chain,
             distro,
             variant,
+            rmw,
             base_image,
             platform,
             apt,
             apt_layers,
             ros_packages: ros,
             pip,
-            env: env(raw)?,
+            env: env(raw, rmw)?,
             mounts: mounts(raw)?,
             workspace_path,
             workspace_mount,
@@ -100,7 +102,7 @@ impl Profile {
                 }
                 None => None,
             },
-            deploy: deploy(raw, distro)?,
+            deploy: deploy(raw, distro, rmw)?,
             warnings,
             shadows_builtin,
         })
@@ -224,6 +226,41 @@ fn ros(raw: &RawProfile, top_file: &str) -> Result<(&'static Distro, Variant)> {
     Ok((distro, variant))
 }
 
+/// `ros.rmw` — a ROS 2 middleware; ROS 1 has none to choose.
+fn rmw(raw: &RawProfile, distro: &Distro) -> Result<Option<Rmw>> {
+    let Some(value) = raw.ros.as_ref().and_then(|r| r.rmw.as_ref()) else {
+        return Ok(None);
+    };
+    let rmw = Rmw::parse(one_of(value, "ros.rmw", &Rmw::NAMES)?);
+    if distro.ros_version != 2 {
+        let ros2: Vec<&str> = super::distro::DISTROS
+            .iter()
+            .filter(|d| d.ros_version == 2)
+            .map(|d| d.name)
+            .collect();
+        let help = if distro.name == "debian" {
+            format!(
+                "Debian's archive has ROS 1 and no RMW packages; pick a ROS 2 distro ({}), or \
+                 install a DDS library itself with `apt:` (libfastrtps-dev, cyclonedds-dev)",
+                ros2.join(", ")
+            )
+        } else {
+            format!("remove `rmw`, or pick a ROS 2 distro ({})", ros2.join(", "))
+        };
+        return Err(bad_help(
+            value,
+            "ros.rmw",
+            format!(
+                "{} is ROS 1, which has no middleware layer to choose (nodes talk TCPROS \
+                 through the master)",
+                distro.name
+            ),
+            help,
+        ));
+    }
+    Ok(rmw)
+}
+
 /// `base_image:` and `platform:`.
 fn image(raw: &RawProfile, distro: &Distro, variant: Variant) -> Result<(String, Option<String>)> {
     let base_image = match &raw.base_image {
@@ -250,13 +287,22 @@ struct Packages {
     pip: Vec<String>,
 }
 
-/// `apt:` (split into system and ROS packages) and `pip:`, without duplicates.
-fn packages(raw: &RawProfile, distro: &Distro, variant: Variant) -> Result<Packages> {
+/// `apt:` (split into system and ROS packages) and `pip:`, without duplicates; the package of
+/// `ros.rmw` goes to the ROS layer.
+fn packages(
+    raw: &RawProfile,
+    distro: &Distro,
+    variant: Variant,
+    rmw: Option<Rmw>,
+) -> Result<Packages> {
     let mut apt: Vec<String> = Vec::new();
     // One layer per profile file, parent first: a team profile adding a package rebuilds its
     // own small layer, not the built-in profile's toolchain below it.
     let mut apt_layers: Vec<(String, Vec<String>)> = Vec::new();
     let mut ros = distro.variant_packages(variant);
+    if let Some(rmw) = rmw {
+        ros.push(rmw.package(distro.name));
+    }
     for (i, p) in raw.apt.iter().enumerate() {
         let i = local_index(&raw.apt, i);
         check(p, format!("apt[{i}]"), grammar::apt_package(&p.value))?;
@@ -297,16 +343,34 @@ fn packages(raw: &RawProfile, distro: &Distro, variant: Variant) -> Result<Packa
     })
 }
 
-/// `env:`.
-fn env(raw: &RawProfile) -> Result<BTreeMap<String, String>> {
+/// `env:`, with `RMW_IMPLEMENTATION` from `ros.rmw` (the two may not disagree).
+fn env(raw: &RawProfile, rmw: Option<Rmw>) -> Result<BTreeMap<String, String>> {
     let mut env = BTreeMap::new();
     for (k, v) in &raw.env {
         check(v, format!("env.{k}"), grammar::env_name(k))?;
         check(v, format!("env.{k}"), grammar::env_value(&v.value))?;
         env.insert(k.clone(), v.value.clone());
     }
+    if let Some(rmw) = rmw {
+        if let Some(v) = raw.env.get(RMW_VARIABLE)
+            && v.value != rmw.name()
+        {
+            return Err(bad_help(
+                v,
+                format!("env.{RMW_VARIABLE}"),
+                format!("`{}` disagrees with `ros.rmw: {}`", v.value, rmw.name()),
+                "name the middleware once, in `ros.rmw` (it sets RMW_IMPLEMENTATION and installs \
+                 its package)"
+                    .into(),
+            ));
+        }
+        env.insert(RMW_VARIABLE.to_string(), rmw.name().to_string());
+    }
     Ok(env)
 }
+
+/// The variable ROS 2 reads to choose its middleware.
+const RMW_VARIABLE: &str = "RMW_IMPLEMENTATION";
 
 /// `mounts:`, each target at most once.
 fn mounts(raw: &RawProfile) -> Result<Vec<MountSpec>> {
@@ -584,7 +648,7 @@ fn dependencies(raw: &RawProfile) -> Result<Dependencies> {
 /// `security:` — each field defaults to the safer choice (`Security::default`).
 /// `deploy:` — every value reaches a Dockerfile only through a quoting filter, and is refused
 /// here when it holds control characters, so no value can add an instruction.
-fn deploy(raw: &RawProfile, distro: &'static Distro) -> Result<Option<Deploy>> {
+fn deploy(raw: &RawProfile, distro: &'static Distro, rmw: Option<Rmw>) -> Result<Option<Deploy>> {
     let Some(d) = &raw.deploy else {
         return Ok(None);
     };
@@ -660,6 +724,12 @@ fn deploy(raw: &RawProfile, distro: &'static Distro) -> Result<Option<Deploy>> {
         check(v, format!("deploy.env.{k}"), grammar::env_name(k))?;
         check(v, format!("deploy.env.{k}"), grammar::env_value(&v.value))?;
         env.insert(k.clone(), v.value.clone());
+    }
+    // The robot's image has the package of `ros.rmw` (the ROS layer); its nodes use it too
+    // unless `deploy.env` says otherwise.
+    if let Some(rmw) = rmw {
+        env.entry(RMW_VARIABLE.to_string())
+            .or_insert_with(|| rmw.name().to_string());
     }
     let user = match &d.user {
         None => DEPLOY_USER.to_string(),
