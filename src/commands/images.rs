@@ -161,6 +161,8 @@ struct Inspection {
     id: String,
     hash: String,
     size: i64,
+    /// `os/arch` of the image as the engine has it.
+    platform: String,
     created: String,
     names: Vec<String>,
     repo_digests: Vec<String>,
@@ -180,6 +182,10 @@ pub async fn inspect(s: &Session, reference: Option<&str>, json: bool) -> Result
         id: identity.id.clone(),
         hash: plan.image.hash.clone(),
         size: identity.size,
+        platform: engine
+            .image_platform(&identity.id)
+            .await?
+            .unwrap_or_default(),
         created: identity.created.clone(),
         names: identity.tags.clone(),
         repo_digests: identity.repo_digests.clone(),
@@ -203,11 +209,12 @@ pub async fn inspect(s: &Session, reference: Option<&str>, json: bool) -> Result
         }
     };
     print_out(&format!(
-        "profile      {}\nimage        {}\nid           {}\nhash         {}\nsize         {}\ncreated      {}\nnames        {}\nregistry     {}\nrobodev.lock {}\ncontainers   {}\n",
+        "profile      {}\nimage        {}\nid           {}\nhash         {}\nplatform     {}\nsize         {}\ncreated      {}\nnames        {}\nregistry     {}\nrobodev.lock {}\ncontainers   {}\n",
         found.profile,
         found.tag,
         found.id,
         found.hash,
+        found.platform,
         HumanBytes(found.size.max(0) as u64),
         found.created,
         list(&found.names),

@@ -21,7 +21,7 @@ use std::time::Instant;
 pub async fn image_platform(engine: &dyn Engine, image: &ImagePlan) -> Result<String> {
     match &image.platform {
         Some(p) => Ok(p.clone()),
-        None => Ok(engine.facts().await?.platform),
+        None => Ok(super::engine_facts::of(engine).await?.platform),
     }
 }
 
@@ -240,7 +240,81 @@ pub async fn ensure_environment_image(
     if !pull_instead_of_build(s, engine, plan, flags).await? {
         ensure_image(s, engine, &plan.image, flags).await?;
     }
-    Ok(())
+    require_the_locked_digest(s, engine, plan, flags).await
+}
+
+/// When robodev.lock records the digest the team pushed for this image, the image here must
+/// carry it (a same-named image built or tagged here is not the team's): pulled by that
+/// digest otherwise. `--build` (a local build, asked for) and `--offline` (say so) aside.
+async fn require_the_locked_digest(
+    s: &Session,
+    engine: &dyn Engine,
+    plan: &Plan,
+    flags: BuildFlags,
+) -> Result<()> {
+    if plan.profile.registry.is_none() || flags.build || flags.no_cache || flags.pull {
+        return Ok(());
+    }
+    let repository = &plan.image.repository;
+    let lock = LockFile::read(&s.workspace.root)?;
+    let platform = image_platform(engine, &plan.image).await?;
+    let Some(locked) = lock
+        .image(&plan.image.hash, &platform)
+        .filter(|l| l.repository == *repository)
+        .cloned()
+    else {
+        return Ok(());
+    };
+    let pinned = format!("{repository}@{}", locked.digest);
+    let identity = engine.identity(&plan.image.tag).await?.unwrap_or_default();
+    if identity.repo_digests.contains(&pinned) {
+        return Ok(());
+    }
+    if flags.offline {
+        s.ui.note(format!(
+            "{} here does not carry the digest robodev.lock records ({}); --offline: using it \
+             (its hash label is the profile's; a loaded bundle was checked when loaded)",
+            plan.image.tag, locked.digest
+        ));
+        return Ok(());
+    }
+    s.ui.info(format!(
+        "{} here is not the image robodev.lock records ({pinned}): pulling that one",
+        plan.image.tag
+    ));
+    let auth = auth_for(repository)?;
+    let mut progress = TransferProgress::new(s.ui);
+    match engine
+        .pull(
+            repository,
+            &locked.digest,
+            None,
+            auth.as_ref(),
+            &mut progress,
+        )
+        .await
+    {
+        Ok(()) => {}
+        // A robot without its registry: the image's hash label is the profile's.
+        Err(Error::Registry {
+            problem: RegistryProblem::Unreachable,
+            message,
+            ..
+        }) => {
+            s.ui.warn(format!(
+                "the registry is unreachable ({}): using {} as it is (its hash label is the \
+                 profile's; `--offline` says this is expected)",
+                message.lines().next().unwrap_or_default(),
+                plan.image.tag
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    }
+    verify(engine, &pinned, plan, Some(&locked)).await?;
+    engine
+        .tag_image(&pinned, repository, plan.image.short_tag())
+        .await
 }
 
 /// The pulled image must carry this plan's hash, and the locked digest when there is one.

@@ -100,7 +100,7 @@ impl Session {
                 if profile.gpu.needs_engine_facts()
                     || engine.endpoint().url != crate::facts::endpoint::DEFAULT_SOCKET =>
             {
-                engine.facts().await
+                super::engine_facts::of(engine).await
             }
             _ => Ok(EngineFacts::default()),
         }
@@ -314,9 +314,27 @@ pub async fn ensure_image(
         pull: flags.pull,
     };
     let forced = flags.no_cache || flags.pull;
-    if !forced && engine.image_exists(&image.tag).await? {
+    if !forced && let Some(found) = engine.identity(&image.tag).await? {
+        require_the_plans_image(&found, image)?;
         s.ui.note(format!("image {} is up to date", image.tag));
         return Ok(BuildOutput::UpToDate);
+    }
+    if flags.offline {
+        // A build from bases this engine has contacts no registry; a missing base would be
+        // pulled.
+        for base in image.base_images() {
+            if engine.identity(&base).await?.is_none() {
+                return Err(Error::usage_with_help(
+                    format!(
+                        "image {} is not on this engine, and building it needs {base}, which is \
+                         not here either: --offline makes no registry contact",
+                        image.tag
+                    ),
+                    "bring the image as a bundle (`robodev save` where it exists, `robodev \
+                     load FILE` here), or run without --offline to pull or build it",
+                ));
+            }
+        }
     }
     if let Some(platform) = &image.platform {
         if engine.is_local() {
@@ -329,11 +347,70 @@ pub async fn ensure_image(
     let _lock = BuildLock::acquire(&image.hash, &image.tag, s.ui).await?;
     let mut progress = BuildProgress::new(s.ui);
     let out = engine.build_image(image, options, &mut progress).await?;
+    if let Some(platform) = &image.platform {
+        require_platform(engine, &image.tag, platform, "the built image").await?;
+    }
     match out {
         BuildOutput::UpToDate => s.ui.note(format!("image {} is up to date", image.tag)),
         BuildOutput::Built => s.ui.success(format!("built {}", image.tag)),
     }
     Ok(out)
+}
+
+/// The image under the plan's tag must be the plan's image (its hash label): a name can be
+/// re-pointed (`docker tag debian:bookworm …`), and whatever it names would run.
+pub fn require_the_plans_image(
+    found: &crate::engine::ImageIdentity,
+    image: &ImagePlan,
+) -> Result<()> {
+    let hash = found
+        .labels
+        .get(crate::plan::labels::HASH)
+        .map(String::as_str)
+        .unwrap_or_default();
+    if hash == image.hash {
+        return Ok(());
+    }
+    Err(Error::Engine {
+        action: format!("refusing to use {}", image.tag),
+        message: format!(
+            "the image under that name is not this profile's image (its hash label is {}, the \
+             profile's is {}): someone named another image so",
+            if hash.is_empty() { "missing" } else { hash },
+            &image.hash[..12.min(image.hash.len())]
+        ),
+        help: Some(format!(
+            "`robodev build --no-cache` builds the profile's image under that name (or \
+             `docker rmi {}` first)",
+            image.tag
+        )),
+    })
+}
+
+fn os_arch(p: &str) -> String {
+    p.split('/').take(2).collect::<Vec<_>>().join("/")
+}
+
+/// `image` on the engine is for `platform` (its OS and architecture).
+async fn require_platform(
+    engine: &dyn Engine,
+    image: &str,
+    platform: &str,
+    what: &str,
+) -> Result<()> {
+    let found = engine.image_platform(image).await?;
+    match found {
+        Some(found) if os_arch(&found) != os_arch(platform) => Err(Error::Engine {
+            action: format!("cannot build for {platform}"),
+            message: format!("{what} {image} is {found}, not {platform}"),
+            help: Some(format!(
+                "name a {platform} image in `base_image:` (and `deploy.base:`), or a \
+                 multi-platform one (`docker manifest inspect IMAGE` lists its platforms); \
+                 then `robodev lock --update`"
+            )),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The engine keeps one image per name, and a classic build for another platform uses the
@@ -345,14 +422,14 @@ async fn ensure_base_for_platform(
     base: &str,
     platform: &str,
 ) -> Result<()> {
-    let os_arch = |p: &str| p.split('/').take(2).collect::<Vec<_>>().join("/");
     let found = engine.image_platform(base).await?;
     if found.as_deref().map(os_arch) == Some(os_arch(platform)) {
         return Ok(());
     }
     s.ui.info(format!("pulling {base} for {platform}"));
     match super::image_pull::pull_image(s.ui, engine, base, Some(platform)).await {
-        Ok(()) => Ok(()),
+        // A digest names one platform's image: the pull can succeed with another one.
+        Ok(()) => require_platform(engine, base, platform, "the base image").await,
         Err(e) => match found {
             // Nothing here under that name: the build says what is missing.
             None => Ok(()),
