@@ -10,6 +10,7 @@ mod dependencies;
 mod deploy;
 mod devcontainer;
 mod doctor;
+mod engine_facts;
 mod environment;
 mod exec;
 mod export;

@@ -140,8 +140,6 @@ pub trait ImageStore {
 /// An engine: its runtime and its image store, and where it is.
 pub trait Engine: Runtime + ImageStore {
     fn endpoint(&self) -> &Endpoint;
-    /// The API version agreed at connect.
-    fn api_version(&self) -> &str;
     /// Whether the engine runs on this machine: only then do this machine's facts describe it.
     fn is_local(&self) -> bool {
         self.endpoint().is_local()
@@ -153,9 +151,6 @@ pub trait Engine: Runtime + ImageStore {
 impl Engine for BollardEngine {
     fn endpoint(&self) -> &Endpoint {
         &self.endpoint
-    }
-    fn api_version(&self) -> &str {
-        &self.api_version
     }
     fn remote_user(&self) -> Option<&HostUser> {
         BollardEngine::remote_user(self)

@@ -1,8 +1,8 @@
 //! What the engine told us about itself (`docker info` / `docker version`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EngineFacts {
     pub server_version: String,
     pub api_version: String,
