@@ -6,6 +6,8 @@ use super::container::{ContainerPlan, MountKind};
 
 /// Where `--results DIR` is mounted inside.
 pub const RESULTS_INSIDE: &str = "/robodev-results";
+/// CTest's JUnit report, in each CMake package's build directory.
+pub const CTEST_JUNIT: &str = "ctest-junit.xml";
 
 /// Which packages a test run covers.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,9 +40,11 @@ pub fn script(selection: &Selection, results: bool) -> String {
             sel.push_str(&quote(p));
         });
     }
+    // CTest writes JUnit itself (CMake >= 3.21): a plain CMake package's tests then reach CI's
+    // test report like ament's and pytest's (colcon test-result reads CTest's own Test.xml).
     let mut s = format!(
         "colcon build --event-handlers console_cohesion-{sel} || exit $?\n\
-         colcon test --event-handlers console_cohesion-{sel}\n\
+         colcon test --event-handlers console_cohesion-{sel} --ctest-args --output-junit {CTEST_JUNIT}\n\
          colcon test-result --verbose\n\
          verdict=$?\n"
     );
@@ -49,6 +53,8 @@ pub fn script(selection: &Selection, results: bool) -> String {
             "for d in build/*/; do\n\
              \x20 find \"$d\" -maxdepth 3 \\( -name '*.xml' -path '*test_results*' -o -name 'pytest.xml' \\) \
              -exec cp --parents {{}} {RESULTS_INSIDE}/ \\; 2>/dev/null\n\
+             \x20 # CTest's JUnit for packages without ament's own results (no test listed twice).\n\
+             \x20 [ -f \"$d{CTEST_JUNIT}\" ] && [ ! -d \"$d\"test_results ] && cp --parents \"$d{CTEST_JUNIT}\" {RESULTS_INSIDE}/\n\
              done\n\
              [ -d log/latest_test ] && cp -rL log/latest_test {RESULTS_INSIDE}/log\n"
         ));

@@ -60,3 +60,36 @@ fn test_runs_colcon_tests_names_a_failure_and_keeps_the_results() {
     let out = ws.run(&["test", "--packages-select", "bad;name"]);
     assert_fails(&out, 2, &["not a package name"]);
 }
+
+/// A plain CMake package whose CTest test fails: its result reaches `--results` as JUnit
+/// (GitLab's and GitHub's test reports read only JUnit), naming the failing test.
+#[test]
+fn a_failing_ctest_test_of_a_plain_cmake_package_reaches_the_results_as_junit() {
+    if !engine() {
+        return;
+    }
+    let ws = Ws::new(DEBIAN);
+    write_files(
+        ws.path(),
+        &[
+            (
+                "src/counted/package.xml",
+                "<?xml version=\"1.0\"?>\n<package format=\"3\">\n  <name>counted</name>\n  <version>0.1.0</version>\n  <description>tested</description>\n  <maintainer email=\"dev@example.com\">dev</maintainer>\n  <license>MIT</license>\n  <export><build_type>cmake</build_type></export>\n</package>\n",
+            ),
+            (
+                "src/counted/CMakeLists.txt",
+                "cmake_minimum_required(VERSION 3.16)\nproject(counted NONE)\nenable_testing()\nadd_test(NAME counts_to_three COMMAND sh -c \"test 3 -eq 3\")\nadd_test(NAME counts_to_four COMMAND sh -c \"test 2 -eq 4\")\n",
+            ),
+        ],
+    );
+    let out = ws.run(&["test", "--results", "out"]);
+    assert_eq!(out.status.code(), Some(1), "a failing test fails the run");
+    let junit = ws.path().join("out/build/counted/ctest-junit.xml");
+    let report =
+        std::fs::read_to_string(&junit).unwrap_or_else(|_| panic!("no {}", junit.display()));
+    assert!(report.contains("counts_to_four"), "{report}");
+    assert!(
+        report.contains("<failure"),
+        "the failure is in the report: {report}"
+    );
+}
