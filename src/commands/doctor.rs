@@ -119,6 +119,12 @@ pub async fn doctor(s: &Session, reference: Option<&str>, json: bool) -> Result<
             Some(engine) => checks.push(remote_mounts(&plan, &engine.endpoint().url)),
         }
         checks.push(security(&plan));
+        checks.push(ros_traffic(&plan));
+        if engine.is_none_or(|e| e.is_local())
+            && let Some(check) = x11_reachable(&plan, &crate::facts::host::x11_abstract_displays())
+        {
+            checks.push(check);
+        }
         if let Some(engine) = engine {
             checks.push(image_check(engine, &plan).await?);
             if let Some(platform) = &profile.platform
@@ -290,5 +296,129 @@ fn security(plan: &Plan) -> Check {
         )
     } else {
         Check::ok("security", detail)
+    }
+}
+
+/// How the environment's ROS nodes talk to the host's and to other environments': the
+/// network, the middleware and, for Fast DDS, the shared memory it sends through.
+/// An X server on an abstract socket is in the network namespace: with the host network every
+/// container reaches it, `x11: true` or not, and a server that admits the user's uid (the
+/// desktop's usual `xhost +SI:localuser:…`) admits the container user too.
+fn x11_reachable(plan: &Plan, abstract_displays: &[u32]) -> Option<Check> {
+    if abstract_displays.is_empty() || plan.container.network_mode != "host" {
+        return None;
+    }
+    let displays: Vec<String> = abstract_displays.iter().map(|d| format!(":{d}")).collect();
+    Some(Check::warn(
+        "X server reachable",
+        format!(
+            "the X server {} listens on an abstract socket, which every container on the host \
+             network reaches whether or not the profile asks for x11; it admits whoever it \
+             admits on the host (your uid, with the usual xhost +SI:localuser rule)",
+            displays.join(", ")
+        ),
+        Some(
+            "to isolate an environment from it: `network: bridge` (or `none`) in the profile, \
+             or start the X server with `-nolisten local` (its file socket in /tmp/.X11-unix \
+             still serves the environments that mount it with x11: true)"
+                .into(),
+        ),
+    ))
+}
+
+fn ros_traffic(plan: &Plan) -> Check {
+    const NAME: &str = "ROS traffic";
+    let c = &plan.container;
+    let p = &plan.profile;
+    let shared = if c.ipc_mode.as_deref() == Some("host") {
+        "; shares the host's IPC namespace and /dev/shm (ipc: host)"
+    } else if c.shares_host_shm() {
+        "; shares the host's /dev/shm (a mount)"
+    } else {
+        ""
+    };
+    let Some(rmw) = p.rmw_implementation() else {
+        let master = c
+            .env
+            .get("ROS_MASTER_URI")
+            .map_or("http://localhost:11311 (the default)", String::as_str);
+        return match c.network_mode.as_str() {
+            "host" => Check::ok(
+                NAME,
+                format!(
+                    "ROS 1 over TCP on the host's network, through the master at {master}{shared}"
+                ),
+            ),
+            "none" => Check::ok(
+                NAME,
+                "no network: ROS 1 nodes reach only a master and nodes inside this environment",
+            ),
+            other => Check::warn(
+                NAME,
+                format!(
+                    "ROS 1 on the {other} network: the host's master and nodes are not at \
+                     localhost, and they cannot connect back to this environment's nodes"
+                ),
+                Some("`network: host` (the default)".into()),
+            ),
+        };
+    };
+    let chosen_by = if p.rmw.is_some() {
+        "ros.rmw".to_string()
+    } else if p.env.contains_key("RMW_IMPLEMENTATION") {
+        "env".to_string()
+    } else {
+        format!("{}'s default", p.distro.name)
+    };
+    let domain = c
+        .env
+        .get("ROS_DOMAIN_ID")
+        .map_or("0 (the default)", String::as_str);
+    let middleware = format!("{rmw} ({chosen_by}), ROS_DOMAIN_ID {domain}");
+    match c.network_mode.as_str() {
+        "none" => Check::ok(
+            NAME,
+            format!("{middleware}: no network, nodes reach only nodes inside this environment"),
+        ),
+        "host" if p.ros_uses_shared_memory() && !c.shares_host_shm() => Check::warn(
+            NAME,
+            format!(
+                "{middleware}: Fast DDS sends to nodes on this host through shared memory, and \
+                 this environment has its own (ipc: {}): no data arrives from or to the host's \
+                 nodes and other environments'",
+                c.ipc_mode.as_deref().unwrap_or("private")
+            ),
+            Some(
+                "leave `ipc:` out (host is the default with network: host), or use \
+                 `ros: {rmw: rmw_cyclonedds_cpp}`, or give Fast DDS a UDP-only profile"
+                    .into(),
+            ),
+        ),
+        "host" => {
+            let how = if p.ros_uses_shared_memory() {
+                "discovery on the host's network; data to nodes on this host through shared \
+                 memory in the host's /dev/shm, to other machines over UDP"
+            } else if rmw.starts_with("rmw_fastrtps") {
+                "discovery on the host's network; data over the transports the profile \
+                 configures for Fast DDS"
+            } else if rmw == "rmw_cyclonedds_cpp" {
+                "discovery and data over UDP on the host's network (Cyclone DDS's shared \
+                 memory, iceoryx, only when configured)"
+            } else if rmw == "rmw_zenoh_cpp" {
+                "nodes find each other through a Zenoh router on the host's network \
+                 (`ros2 run rmw_zenoh_cpp rmw_zenohd`, on the host or in one environment)"
+            } else {
+                "on the host's network, as the middleware does on the host"
+            };
+            Check::ok(NAME, format!("{middleware}: {how}{shared}"))
+        }
+        other => Check::warn(
+            NAME,
+            format!(
+                "{middleware} on the {other} network: DDS discovery's multicast does not leave \
+                 it, so nodes on the host and in other environments are not found"
+            ),
+            Some("`network: host` (the default)".into()),
+        ),
     }
 }

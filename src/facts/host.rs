@@ -185,6 +185,28 @@ pub fn display_number(display: &str) -> Option<u32> {
     after.split('.').next()?.parse().ok()
 }
 
+/// X servers listening on an abstract unix socket (`@/tmp/.X11-unix/X0`), by display number.
+/// Such a socket belongs to the network namespace, not the file system: every container on the
+/// host network reaches it, whether or not it mounts `/tmp/.X11-unix`.
+pub fn x11_abstract_displays() -> Vec<u32> {
+    std::fs::read_to_string("/proc/net/unix")
+        .map(|table| abstract_x11_displays_in(&table))
+        .unwrap_or_default()
+}
+
+/// The display numbers of the listening abstract X sockets in `/proc/net/unix`'s text.
+pub fn abstract_x11_displays_in(table: &str) -> Vec<u32> {
+    let mut displays: Vec<u32> = table
+        .lines()
+        .filter_map(|line| line.split_whitespace().last())
+        .filter_map(|path| path.strip_prefix("@/tmp/.X11-unix/X"))
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    displays.sort_unstable();
+    displays.dedup();
+    displays
+}
+
 /// This machine's display, sound and agent sockets, as this process's environment names them.
 fn local_display(home: &Path) -> Display {
     let runtime_dir = env_path("XDG_RUNTIME_DIR");
@@ -250,6 +272,18 @@ pub fn state_dir() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn abstract_x_sockets_are_read_from_proc_net_unix() {
+        let table = "Num       RefCount Protocol Flags    Type St Inode Path\n\
+                     0000000000000000: 00000002 00000000 00010000 0001 01 31337 @/tmp/.X11-unix/X0\n\
+                     0000000000000000: 00000002 00000000 00010000 0001 01 31338 /tmp/.X11-unix/X0\n\
+                     0000000000000000: 00000003 00000000 00000000 0001 03 31339 @/tmp/.X11-unix/X0\n\
+                     0000000000000000: 00000002 00000000 00010000 0001 01 31340 @/tmp/.X11-unix/X97\n\
+                     0000000000000000: 00000002 00000000 00010000 0001 01 31341 @/tmp/.ICE-unix/12\n";
+        assert_eq!(abstract_x11_displays_in(table), vec![0, 97]);
+    }
+
     use super::*;
 
     #[test]
