@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Newer container engines for the end-to-end test matrix, from Debian trixie, on a bookworm host:
+# Container engines for the end-to-end test matrix: newer ones from Debian trixie on a bookworm
+# host, and the host's own Podman:
 #   d26   Docker 26.1, classic graph-driver store (overlay2)
 #   d26c  Docker 26.1, containerd image store, min API 1.44 (as Docker 29 behaves)
 #   p5    Podman 5.4 (Docker-compatible API service)
+#   p4    Podman 4.3, the host's own (bookworm's `podman`, its /etc/containers config), with a
+#         store of its own (never the default /var/lib/containers)
 # Any of them with a suffix (d26c-2, p5-robot, ...) is a second, independent instance of that kind.
 #
 #   bash scripts/engines.sh up     [NAME ...]   start (default: d26 d26c p5), copy debian:bookworm in
 #   bash scripts/engines.sh down   [NAME ...]   stop what `up` started (default: every running one)
 #   bash scripts/engines.sh status [NAME ...]   one line per engine, starts nothing
 #   bash scripts/engines.sh env    NAME         prints DOCKER_HOST=unix:///run/robodev-engines/NAME.sock
-#   bash scripts/engines.sh cli    NAME ARGS... the root's own client: docker 26.1 / podman 5.4 --remote
+#   bash scripts/engines.sh cli    NAME ARGS... the engine's own client: docker 26.1 / podman --remote
 #
 # How: a trixie root made once with mmdebstrap; each engine runs (setsid) in its own mount
 # namespace pivoted into that root, with /tmp, /home, its data directory, the sockets directory and
@@ -17,10 +20,14 @@
 # container cannot run on this machine kind and a plain chroot breaks exec's working directory
 # (see ../shared/machine.md). Files and directories the host makes under /tmp and /home later are
 # seen by the engines; mounts made there after an engine started are not (the host's / is private).
+# p4 needs no trixie root: the host's podman runs in a mount namespace of its own with no pivot
+# (its container mounts go when it goes), with --root/--runroot/--tmpdir/--network-config-dir of
+# its own and the host's containers.conf (which pins the ulimits this machine allows).
 # Idempotent: with everything up, `up` only checks (about a second). Exits non-zero with a message
 # when something cannot start. Needs root, and the host's dockerd with debian:bookworm (provision.sh).
 # Environment: ROBODEV_ENGINE_TIMEOUT (start timeout, 60 s), ROBODEV_D26_STORAGE_DRIVER (overlay2;
-# vfs also works). Logs: /var/log/robodev-NAME.log; data: /var/lib/robodev-engines/NAME.
+# vfs also works). Logs: /var/log/robodev-NAME.log; data: /var/lib/robodev-engines/NAME
+# (p4: state under /run/robodev-NAME too).
 set -euo pipefail
 
 CACHE=/var/cache/robodev-test
@@ -38,17 +45,19 @@ SELF=$(readlink -f "$0")
 log() { printf '[engines] %s\n' "$*" >&2; }
 die() { printf '[engines] ERROR: %s\n' "$*" >&2; exit 1; }
 
-kind_of() {  # d26 | d26c | p5, or fails
+kind_of() {  # d26 | d26c | p5 | p4, or fails
   case "$1" in
     d26|d26-*) echo d26 ;;
     d26c|d26c-*) echo d26c ;;
     p5|p5-*) echo p5 ;;
+    p4|p4-*) echo p4 ;;
     *) return 1 ;;
   esac
 }
+is_podman() { case "$1" in p5|p4) return 0 ;; *) return 1 ;; esac; }  # is_podman KIND
 check_name() {
-  [[ "$1" =~ ^(d26|d26c|p5)(-[A-Za-z0-9_]{1,16})?$ ]] \
-    || die "unknown engine '$1' (expected d26, d26c or p5, optionally with a suffix like d26c-2)"
+  [[ "$1" =~ ^(d26|d26c|p5|p4)(-[A-Za-z0-9_]{1,16})?$ ]] \
+    || die "unknown engine '$1' (expected d26, d26c, p5 or p4, optionally with a suffix like d26c-2)"
 }
 sock_of() { echo "$SOCKDIR/$1.sock"; }
 pidfile_of() { echo "$SOCKDIR/$1.pid"; }
@@ -151,6 +160,30 @@ ns_enter() {
   exec chroot . /bin/sh -c 'umount -l /.oldroot && cd "$0" && exec "$@"' "$cwd" "$@"
 }
 
+# Runs inside `unshare -m` for an engine of the host's own (p4): no pivot, the host's files as
+# they are; only its pidfile and mount-namespace id, then exec the engine (the pid is the engine's).
+host_enter() {
+  local name=$1; shift
+  echo $$ >"$(pidfile_of "$name")"
+  readlink /proc/self/ns/mnt >"$SOCKDIR/$name.mntns"
+  cd /
+  exec "$@"
+}
+
+# Podman treats 127.0.0.1:PORT registries as HTTPS unless registries.conf marks them insecure.
+write_registries() {
+  local host port
+  {
+    echo 'unqualified-search-registries = ["docker.io"]'
+    echo 'short-name-mode = "permissive"'
+    for host in localhost 127.0.0.1; do
+      for port in $(seq 5000 5099); do
+        printf '\n[[registry]]\nlocation = "%s:%s"\ninsecure = true\n' "$host" "$port"
+      done
+    done
+  } >"$1"
+}
+
 write_configs() {
   local name=$1 kind=$2 d=$DATA/$1
   case "$kind" in
@@ -188,16 +221,7 @@ driver = "overlay"
 runroot = "/run/robodev-$name/storage"
 graphroot = "$d/storage"
 EOF
-      {
-        echo 'unqualified-search-registries = ["docker.io"]'
-        echo 'short-name-mode = "permissive"'
-        local host port
-        for host in localhost 127.0.0.1; do
-          for port in $(seq 5000 5099); do
-            printf '\n[[registry]]\nlocation = "%s:%s"\ninsecure = true\n' "$host" "$port"
-          done
-        done
-      } >"$d/registries.conf"
+      write_registries "$d/registries.conf"
       cat >"$d/netavark-disabled" <<'STUB'
 #!/bin/sh
 # Bind-mounted over netavark by scripts/engines.sh: this machine kind allows no bridge networks.
@@ -212,6 +236,12 @@ done
 exit 0
 STUB
       chmod 755 "$d/netavark-disabled"
+      ;;
+    p4)
+      # The host's containers.conf as it is (ulimits pinned for this machine, cgroupfs, runc,
+      # file events); only the store, the state and the network definitions are this engine's.
+      mkdir -p "$d/storage" "$d/networks"
+      write_registries "$d/registries.conf"
       ;;
   esac
 }
@@ -239,13 +269,24 @@ start_engine() {
       env=(CONTAINERS_CONF_OVERRIDE="$d/containers.conf" CONTAINERS_STORAGE_CONF="$d/storage.conf"
         CONTAINERS_REGISTRIES_CONF="$d/registries.conf")
       ;;
+    p4)
+      # /run/robodev-NAME goes with `down` (as a reboot would): the next start refreshes the state.
+      cmd=(podman --log-level=info --root "$d/storage" --runroot "/run/robodev-$name/storage"
+        --storage-driver overlay --tmpdir "/run/robodev-$name/libpod"
+        --network-config-dir "$d/networks" --cgroup-manager cgroupfs --events-backend file
+        system service --time=0 "unix://$sock")
+      env=(CONTAINERS_REGISTRIES_CONF="$d/registries.conf")
+      ;;
   esac
+  local enter=(__enter engine "$name")
+  # No engine of this name runs: a stale state directory would skip Podman's refresh.
+  [ "$kind" = p4 ] && { rm -rf --one-file-system "/run/robodev-$name"; enter=(__host "$name"); }
   log "starting $name (log: $(log_of "$name"))"
   {
     echo "=== $(date -u +%FT%TZ) starting $name: ${env[*]} ${cmd[*]}"
   } >>"$(log_of "$name")"
   env "${env[@]}" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    setsid unshare -m --propagation private bash "$SELF" __enter engine "$name" "${cmd[@]}" \
+    setsid unshare -m --propagation private bash "$SELF" "${enter[@]}" "${cmd[@]}" \
     >>"$(log_of "$name")" 2>&1 </dev/null 7>&- 8>&- 9>&- &
 }
 
@@ -351,7 +392,11 @@ up_one() {
   if engine_pid "$name" >/dev/null; then
     if ! answers "$name"; then wait_engine "$name"; fi
   else
-    ensure_root
+    if [ "$kind" = p4 ]; then
+      command -v podman >/dev/null || die "the host has no podman (run scripts/provision.sh)"
+    else
+      ensure_root
+    fi
     # A dead engine's leftovers (helpers, containers, a stale socket) go first.
     [ -f "$(pidfile_of "$name")" ] && down_one "$name"
     start_engine "$name" "$kind"
@@ -366,6 +411,8 @@ up_one() {
 down_one() {
   local name=$1 kind pid ns i p cg; kind=$(kind_of "$1")
   ns=$(cat "$SOCKDIR/$name.mntns" 2>/dev/null || true)
+  # Never this shell's own namespace (the host's): its helpers would be the host's.
+  [ "$ns" = "$(readlink /proc/self/ns/mnt)" ] && ns=
   if pid=$(engine_pid "$name"); then
     if answers "$name"; then
       # Kill its running containers first: Podman's outlive its service, and a stopping dockerd
@@ -391,7 +438,7 @@ down_one() {
   # Containers left by a killed engine, found by their cgroup: Docker's sit under its
   # --cgroup-parent, Podman's (cgroupfs) under /libpod_parent/libpod-ID.
   local -a cgs=()
-  if [ "$kind" = p5 ]; then
+  if is_podman "$kind"; then
     local id
     for id in $(python3 -c 'import json,sys; print(" ".join(c["id"] for c in json.load(open(sys.argv[1]))))' \
         "$DATA/$name/storage/overlay-containers/containers.json" 2>/dev/null); do
@@ -404,7 +451,7 @@ down_one() {
     [ -f "$cg/cgroup.procs" ] && xargs -r kill -KILL <"$cg/cgroup.procs" 2>/dev/null || true
   done
   # Its (now empty) cgroups.
-  if [ "$kind" != p5 ]; then
+  if ! is_podman "$kind"; then
     sleep 0.2
     for cg in /sys/fs/cgroup/*/robodev-"$name"; do
       [ -d "$cg" ] || continue
@@ -412,6 +459,8 @@ down_one() {
       rmdir "$cg" 2>/dev/null || true
     done
   fi
+  # p4's state on the host (p5's is in its namespace's /run, gone with it).
+  [ "$kind" = p4 ] && rm -rf --one-file-system "/run/robodev-$name"
   rm -f "$(sock_of "$name")" "$(pidfile_of "$name")" "$SOCKDIR/$name.mntns"
 }
 
@@ -436,11 +485,16 @@ main() {
   local cmd=${1:-up}; shift || true
   case "$cmd" in
     __enter) ns_enter "$@" ;;
+    __host) host_enter "$@" ;;
     cli)
-      # The trixie root's own client of NAME's kind (docker 26.1 CLI, podman 5.4 --remote).
+      # The engine's own client: the trixie root's docker 26.1 CLI or podman 5.4 --remote, the
+      # host's podman 4.3 --remote for p4.
       [ $# -ge 1 ] || die "usage: $0 cli NAME [ARGS...]"
       check_name "$1"; [ "$(id -u)" = 0 ] || die "run as root"
       local n=$1; shift
+      if [ "$(kind_of "$n")" = p4 ]; then
+        exec podman --remote --url "unix://$(sock_of "$n")" "$@"
+      fi
       [ -f "$ROOT_MARKER" ] || die "no trixie root yet (run: $0 up)"
       if [ "$(kind_of "$n")" = p5 ]; then
         exec unshare -m --propagation private bash "$SELF" __enter cli "$n" \
@@ -470,7 +524,7 @@ main() {
       [ $# = 1 ] || die "usage: $0 env NAME"
       check_name "$1"
       echo "DOCKER_HOST=unix://$(sock_of "$1")" ;;
-    -h|--help|help) sed -n '2,23p' "$SELF" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,/^[^#]/{/^#/p}' "$SELF" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$cmd' (up, down, status, env, cli)" ;;
   esac
 }

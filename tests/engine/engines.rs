@@ -1,8 +1,9 @@
 //! The engine matrix: the team and robot journeys on the engines users run, beside the host's
 //! Docker 20.10 (every other suite): Docker 26.1 with the graph-driver store, Docker 26.1 with
 //! the containerd image store refusing API < 1.44 (as Docker 29), and Podman 5.4, all from
-//! Debian trixie, started by `scripts/engines.sh` (the README's test command runs it). Each
-//! engine kind has a second instance of its own kind: the teammate, or the robot.
+//! Debian trixie, and the host's own Podman 4.3 (Debian bookworm's) with stores of its own, all
+//! started by `scripts/engines.sh` (the README's test command runs it). Each engine kind has a
+//! second instance of its own kind: the teammate, or the robot.
 //!
 //! Per engine, with a profile whose image installs nothing (seconds to build): build, a no-op
 //! build (no build call), up, exec as an ordinary user, stop/up/down, image history, push →
@@ -227,4 +228,9 @@ fn journeys_on_docker_26_containerd_store_min_api_1_44() {
 #[test]
 fn journeys_on_podman_5() {
     journeys("p5", 5083);
+}
+
+#[test]
+fn journeys_on_podman_4() {
+    journeys("p4", 5084);
 }
