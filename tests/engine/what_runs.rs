@@ -86,7 +86,10 @@ fn doctor_says_when_the_hosts_x_server_is_reachable_without_x11() {
         std::thread::sleep(std::time::Duration::from_millis(100));
         robodev::facts::host::x11_abstract_displays().contains(&display)
     });
-    assert!(listening, "Xvfb :{display} did not come up on its abstract socket");
+    assert!(
+        listening,
+        "Xvfb :{display} did not come up on its abstract socket"
+    );
     let ws = Ws::new(
         "version: 1\nname: nox\nros: {distro: humble}\nbase_image: debian:bookworm\n\
          x11: false\n",
