@@ -43,16 +43,72 @@ fn confirm(question: &str) -> bool {
             .unwrap_or(false)
 }
 
-/// Make sure the environment's container exists and runs.
+/// Make sure the environment's container exists and runs, as the engine says once it is done.
+///
+/// Another robodev's `down` can remove the container while this one looks at it, creates it
+/// or starts it (then the engine refuses the start: "marked for removal"). So the engine is
+/// asked again at the end: a container that vanished, or is being removed, is made once
+/// more; if that one vanishes too, the error says another robodev removed it. Never "running"
+/// when it is not.
 async fn ensure_running(
     s: &Session,
     engine: &dyn Engine,
     plan: &Plan,
     recreate: bool,
 ) -> Result<()> {
+    let name = &plan.container.name;
+    let attempt = bring_up(s, engine, plan, recreate).await?;
+    if running_after(engine, name, attempt).await? {
+        return Ok(());
+    }
+    s.ui.warn(format!(
+        "{name} was removed while this robodev started it (another robodev's `down`?); creating it again"
+    ));
+    let attempt = bring_up(s, engine, plan, recreate).await?;
+    if running_after(engine, name, attempt).await? {
+        return Ok(());
+    }
+    Err(Error::Engine {
+        action: format!("cannot start {name}"),
+        message:
+            "another robodev removed it (`robodev down`) while this one was starting it, twice"
+                .into(),
+        help: Some(
+            "the workspace is untouched; run `robodev up` again once the other robodev is done"
+                .into(),
+        ),
+    })
+}
+
+/// How one pass at a running container ended, short of an error that stands on its own
+/// (an image the engine cannot create a container from, a volume it cannot make).
+enum Attempt {
+    /// Nothing failed; whether it runs is for the engine to say.
+    Done,
+    /// The engine refused a step on a container that was there (start, or remove to
+    /// recreate): the container's state afterwards tells a lost race from a failure.
+    Refused(Error),
+}
+
+impl From<Result<()>> for Attempt {
+    fn from(step: Result<()>) -> Attempt {
+        match step {
+            Ok(()) => Attempt::Done,
+            Err(e) => Attempt::Refused(e),
+        }
+    }
+}
+
+/// One pass at a running container: use, start, recreate or create it.
+async fn bring_up(
+    s: &Session,
+    engine: &dyn Engine,
+    plan: &Plan,
+    recreate: bool,
+) -> Result<Attempt> {
     let c = &plan.container;
     let wanted = c.labels.get(labels::CONFIG).cloned().unwrap_or_default();
-    match our_container(engine, &c.name).await? {
+    match settled_container(engine, &c.name).await? {
         Some(state) => {
             let current = state
                 .labels
@@ -67,7 +123,9 @@ async fn ensure_running(
                 );
                 if recreate || confirm(&question) {
                     s.ui.info(format!("recreating {}", c.name));
-                    engine.remove_container(&c.name).await?;
+                    if let Err(e) = engine.remove_container(&c.name).await {
+                        return Ok(Attempt::Refused(e));
+                    }
                     return create_and_start(s, engine, plan).await;
                 }
                 s.ui.warn(format!(
@@ -78,31 +136,91 @@ async fn ensure_running(
             }
             if !state.running {
                 prepare_start(s, plan)?;
-                engine.start_container(&c.name).await?;
+                if let Err(e) = engine.start_container(&c.name).await {
+                    return Ok(Attempt::Refused(e));
+                }
                 s.ui.note(format!("started {}", c.name));
             }
-            Ok(())
+            Ok(Attempt::Done)
         }
         None => create_and_start(s, engine, plan).await,
     }
 }
 
-async fn create_and_start(s: &Session, engine: &dyn Engine, plan: &Plan) -> Result<()> {
+/// The engine's state of the container a removal is about to take away.
+const REMOVING: &str = "removing";
+
+/// Whether the container runs now, after `attempt`: `false` when it is gone or being removed,
+/// whatever the attempt said (a start the engine refused because the container is marked for
+/// removal is that race too); the engine's refusal when the container is there; an error when
+/// it is there and not running.
+async fn running_after(engine: &dyn Engine, name: &str, attempt: Attempt) -> Result<bool> {
+    let state = match our_container(engine, name).await? {
+        None => return Ok(false),
+        Some(state) if state.status == REMOVING => return Ok(false),
+        Some(state) => state,
+    };
+    if let Attempt::Refused(e) = attempt {
+        return Err(e);
+    }
+    if state.running {
+        return Ok(true);
+    }
+    Err(Error::Engine {
+        action: format!("cannot start {name}"),
+        message: format!(
+            "it is {} right after it was started, not running (stopped by another robodev, or its process ended)",
+            state.status
+        ),
+        help: Some("`robodev logs` shows what it said; `robodev up` starts it again".into()),
+    })
+}
+
+/// The container once a removal in progress (another robodev's `down`) has finished: `None`
+/// when it is gone. A removal that takes more than ten seconds is an error.
+async fn settled_container(
+    engine: &dyn Engine,
+    name: &str,
+) -> Result<Option<crate::engine::ContainerState>> {
+    for _ in 0..200 {
+        match our_container(engine, name).await? {
+            Some(state) if state.status == REMOVING => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            other => return Ok(other),
+        }
+    }
+    Err(Error::Engine {
+        action: format!("cannot use {name}"),
+        message: "the engine has been removing it for ten seconds (another robodev's `down`)"
+            .into(),
+        help: Some(format!(
+            "run `robodev up` again once `docker ps -a --filter name={name}` no longer lists it"
+        )),
+    })
+}
+
+async fn create_and_start(s: &Session, engine: &dyn Engine, plan: &Plan) -> Result<Attempt> {
     prepare_start(s, plan)?;
     ensure_volumes(engine, plan).await?;
     let name = &plan.container.name;
-    if engine.create_container(&plan.container).await? {
-        engine.start_container(name).await?;
-        s.ui.success(format!("created {name}"));
-        return Ok(());
-    }
-    // Created concurrently by another robodev: use it, as long as it is robodev's. The engine
-    // reserves the name before the container can be inspected, so give the winner a moment.
+    // The name is taken when another robodev created it first, or while a container of that
+    // name is being removed; once it is free again, create ours.
     for _ in 0..100 {
+        if engine.create_container(&plan.container).await? {
+            let started = Attempt::from(engine.start_container(name).await);
+            if let Attempt::Done = started {
+                s.ui.success(format!("created {name}"));
+            }
+            return Ok(started);
+        }
+        // Created concurrently by another robodev: use it, as long as it is robodev's. The
+        // engine reserves the name before the container can be inspected, so give the winner a
+        // moment.
         match our_container(engine, name).await? {
-            Some(state) if state.running => return Ok(()),
-            Some(state) if state.status == "created" => {}
-            Some(_) => return engine.start_container(name).await,
+            Some(state) if state.running => return Ok(Attempt::Done),
+            Some(state) if state.status == "created" || state.status == REMOVING => {}
+            Some(_) => return Ok(engine.start_container(name).await.into()),
             None => {}
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -191,9 +309,10 @@ pub async fn down(s: &Session, reference: Option<&str>, volumes: bool) -> Result
     Ok(0)
 }
 
-/// `down`'s volumes: with `--volumes`, remove this environment's own volumes that robodev
-/// created (labelled with its container); never a shared one, never one robodev did not make.
-/// Without it, say which existing volumes were kept.
+/// `down`'s volumes: with `--volumes`, remove every volume robodev created for this
+/// environment (labelled with its container): the profile's volume mounts, the ccache volume,
+/// the synced workspace of a remote engine; never a shared one, never one robodev did not
+/// make, and each one kept is said. Without it, say which existing volumes were kept.
 async fn remove_or_keep_volumes(
     s: &Session,
     engine: &dyn Engine,
@@ -212,23 +331,39 @@ async fn remove_or_keep_volumes(
             _ => None,
         })
         .collect();
-    if profile.workspace_sync {
-        candidates.push((crate::plan::remote::workspace_volume(container), false));
+    // The names the plan gives the environment's other volumes (`plan::container`'s ccache
+    // volume, `plan::remote`'s synced workspace), looked at whether or not the profile still
+    // asks for ccache or sync: one made before the profile changed is this environment's too,
+    // and only a volume labelled with this container is removed.
+    for own in [
+        volume_name(container, CCACHE_VOLUME, false),
+        crate::plan::remote::workspace_volume(container),
+    ] {
+        if !candidates.iter().any(|(name, _)| *name == own) {
+            candidates.push((own, false));
+        }
     }
     for (name, shared) in candidates {
         let Some(labels) = engine.volume_labels(&name).await? else {
             continue;
         };
-        let ours = labels.get(labels::CONTAINER).map(String::as_str) == Some(container);
-        if remove && ours {
+        let owner = labels.get(labels::CONTAINER).map(String::as_str);
+        let shared = shared || labels.get(labels::SHARED).is_some_and(|v| v == "true");
+        if remove && owner == Some(container) {
             engine.remove_volume(&name).await?;
             s.ui.success(format!("removed volume {name}"));
         } else if remove && shared {
             s.ui.info(format!(
                 "kept volume {name}: it is shared by every environment (`docker volume rm {name}` removes it)"
             ));
+        } else if remove && let Some(other) = owner.filter(|_| labels::is_managed(&labels)) {
+            s.ui.info(format!(
+                "kept volume {name}: it belongs to the environment {other}"
+            ));
         } else if remove {
-            s.ui.info(format!("kept volume {name}: robodev did not create it"));
+            s.ui.info(format!(
+                "kept volume {name}: robodev did not create it (`docker volume rm {name}` removes it)"
+            ));
         } else {
             kept.push(name);
         }
@@ -241,6 +376,9 @@ async fn remove_or_keep_volumes(
     }
     Ok(())
 }
+
+/// The source name `plan::container` gives the ccache volume (`CONTAINER-ccache`).
+const CCACHE_VOLUME: &str = "ccache";
 
 #[derive(serde::Serialize)]
 struct Status {

@@ -454,7 +454,8 @@ impl BollardEngine {
             };
             let end = stdio::pump(Attached { output, input }, spec.tty, spec.stdin, resize).await?;
             if let PumpEnd::Signal(sig) = end {
-                self.signal_exec(container, &exec.id, &marker, sig).await;
+                self.signal_exec(container, &exec.id, &spec.user, &marker, sig)
+                    .await;
                 return Ok(128 + sig);
             }
         }
@@ -466,31 +467,25 @@ impl BollardEngine {
         Ok(inspect.exit_code.unwrap_or(0) as i32)
     }
 
-    /// Pass signal `sig` to the processes of one exec (found by their marker, as root inside
-    /// the container), give them two seconds, then kill what is left.
-    async fn signal_exec(&self, container: &str, exec_id: &str, marker: &str, sig: i32) {
+    /// Pass signal `sig` to the processes of one exec (found by their marker), give them two
+    /// seconds, then kill what is left.
+    ///
+    /// A process's environment (`/proc/PID/environ`) is readable only by its own user or with
+    /// CAP_SYS_PTRACE, which containers do not have (`security.debug` aside): root inside
+    /// cannot find an ordinary user's processes, so the search runs as the exec's own user,
+    /// and as root too for what the command runs as root.
+    async fn signal_exec(
+        &self,
+        container: &str,
+        exec_id: &str,
+        user: &str,
+        marker: &str,
+        sig: i32,
+    ) {
+        let searchers = killer_users(user);
         for signal in [sig, 9] {
-            let script = format!(
-                "for d in /proc/[0-9]*; do tr '\\0' '\\n' < \"$d/environ\" 2>/dev/null \
-                 | grep -qx '{EXEC_MARKER}={marker}' && kill -{signal} \"${{d#/proc/}}\" 2>/dev/null; done; exit 0"
-            );
-            let config = bollard::exec::CreateExecOptions {
-                cmd: Some(vec!["/bin/sh".to_string(), "-c".to_string(), script]),
-                user: Some("0:0".to_string()),
-                attach_stdout: Some(false),
-                attach_stderr: Some(false),
-                ..Default::default()
-            };
-            if let Ok(killer) = self.docker.create_exec(container, config).await {
-                let _ = self
-                    .docker
-                    .start_exec(
-                        &killer.id,
-                        Some(bollard::exec::StartExecOptions {
-                            detach: true,
-                            ..Default::default()
-                        }),
-                    )
+            for searcher in &searchers {
+                self.start_killer(container, searcher, &kill_script(marker, signal))
                     .await;
             }
             for _ in 0..20 {
@@ -500,6 +495,34 @@ impl BollardEngine {
                     _ => return,
                 }
             }
+        }
+    }
+
+    /// Run `script` as `user` in the container, detached: robodev is on its way out and only
+    /// the effect counts (the caller watches the exec it signals).
+    async fn start_killer(&self, container: &str, user: &str, script: &str) {
+        let config = bollard::exec::CreateExecOptions {
+            cmd: Some(vec![
+                "/bin/sh".to_string(),
+                "-c".to_string(),
+                script.to_string(),
+            ]),
+            user: Some(user.to_string()),
+            attach_stdout: Some(false),
+            attach_stderr: Some(false),
+            ..Default::default()
+        };
+        if let Ok(killer) = self.docker.create_exec(container, config).await {
+            let _ = self
+                .docker
+                .start_exec(
+                    &killer.id,
+                    Some(bollard::exec::StartExecOptions {
+                        detach: true,
+                        ..Default::default()
+                    }),
+                )
+                .await;
         }
     }
 
@@ -733,6 +756,26 @@ impl BollardEngine {
 /// The environment variable that marks the processes of one `exec`.
 const EXEC_MARKER: &str = "ROBODEV_EXEC";
 
+/// Who looks for an exec's processes to signal them: the exec's own user (the only one, short
+/// of CAP_SYS_PTRACE, who can read their environment), then root for processes the command
+/// started as root. Root alone when the exec is root's.
+fn killer_users(exec_user: &str) -> Vec<String> {
+    let uid = exec_user.split(':').next().unwrap_or_default();
+    if uid.is_empty() || uid == "0" || uid == "root" {
+        vec!["0:0".to_string()]
+    } else {
+        vec![exec_user.to_string(), "0:0".to_string()]
+    }
+}
+
+/// A shell script sending `signal` to every process whose environment holds `marker`.
+fn kill_script(marker: &str, signal: i32) -> String {
+    format!(
+        "for d in /proc/[0-9]*; do tr '\\0' '\\n' < \"$d/environ\" 2>/dev/null \
+         | grep -qx '{EXEC_MARKER}={marker}' && kill -{signal} \"${{d#/proc/}}\" 2>/dev/null; done; exit 0"
+    )
+}
+
 /// Unique enough on one engine: our pid and the time.
 fn exec_marker() -> String {
     let nanos = std::time::SystemTime::now()
@@ -740,4 +783,18 @@ fn exec_marker() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     format!("{}-{nanos}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Item 13: an ordinary user's processes are searched for as that user (root inside
+    /// cannot read their environment), then as root; root's as root alone.
+    #[test]
+    fn an_exec_is_signalled_by_its_own_user_then_root() {
+        assert_eq!(killer_users("1611:1611"), ["1611:1611", "0:0"]);
+        assert_eq!(killer_users("0:0"), ["0:0"]);
+        assert_eq!(killer_users("root"), ["0:0"]);
+    }
 }

@@ -5,13 +5,11 @@ use std::process::Command;
 
 fn mknod(path: &str, major: u32, minor: u32) {
     let _ = std::fs::remove_file(path);
-    let ok = Command::new("mknod")
-        .args([path, "c", &major.to_string(), &minor.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "mknod {path}");
-    let _ = Command::new("chmod").args(["666", path]).status();
+    must(
+        "mknod",
+        &[path, "c", &major.to_string(), &minor.to_string()],
+    );
+    must("chmod", &["666", path]);
 }
 
 /// Opening a node whose major the cgroup allows but no driver serves fails with ENXIO; a major
@@ -122,41 +120,15 @@ fn hotplugged_serial_device_is_usable_without_restart() {
     );
 }
 
-fn start_xvfb(display: &str, auth: &str) -> Background {
-    let cookie = String::from_utf8(Command::new("mcookie").output().unwrap().stdout).unwrap();
-    let _ = std::fs::remove_file(auth);
-    assert!(
-        Command::new("xauth")
-            .args(["-f", auth, "add", display, ".", cookie.trim()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let child = Command::new("Xvfb")
-        .args([display, "-auth", auth, "-nolisten", "tcp"])
-        .spawn()
-        .expect("Xvfb");
-    for _ in 0..50 {
-        let ok = Command::new("xdpyinfo")
-            .env("DISPLAY", display)
-            .env("XAUTHORITY", auth)
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ok {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    Background(child)
-}
-
 #[test]
 fn x11_clients_connect_only_with_x11_true() {
     if !engine() {
         return;
     }
-    let (display, auth) = (":97", "/tmp/robodev-e2e-xauth");
-    let _x = start_xvfb(display, auth);
+    // A display of the test's own: one taken already (an X server without access control)
+    // would answer in its place.
+    let x = Xvfb::start("robodev-e2e-x11");
+    let (display, auth) = (x.display.as_str(), &x.auth);
     let mut with = Ws::new(&format!("{DEBIAN_HW}x11: true\n"));
     let out = with
         .cmd(&["up", "-d"])
@@ -200,6 +172,55 @@ fn x11_clients_connect_only_with_x11_true() {
         .output()
         .unwrap();
     assert_fails(&out, 1, &["DISPLAY is not set"]);
+}
+
+/// Item 18: a display another X server without access control holds is never a test's own,
+/// even with its socket file and lock out of sight (a server in another mount namespace:
+/// only its abstract socket shows). Before, the test's Xvfb failed to start unnoticed and the
+/// test talked to that server instead.
+#[test]
+fn a_display_another_x_server_holds_is_never_the_tests_own() {
+    if !is_root() {
+        return;
+    }
+    let n = free_display();
+    let other = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs tmpfs /tmp && exec Xvfb :{n} -nolisten tcp"
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("unshare, Xvfb");
+    let _other = Background(other);
+    for _ in 0..100 {
+        if display_taken(n) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        display_taken(n),
+        ":{n} held by the other server is seen taken"
+    );
+    assert!(!std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists());
+    // It lets anyone in: a test talking to it would pass for the wrong reason.
+    let anyone = Command::new("xdpyinfo")
+        .env("DISPLAY", format!(":{n}"))
+        .env("XAUTHORITY", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(anyone.status.success(), "{}", stderr(&anyone));
+    let ours = std::panic::catch_unwind(|| Xvfb::on(n, "robodev-e2e-x11-taken"));
+    let message = match ours {
+        Ok(_) => panic!("a test's Xvfb passed as started on :{n}, which another server holds"),
+        Err(e) => e.downcast_ref::<String>().cloned().unwrap_or_default(),
+    };
+    assert!(
+        message.contains(&format!("Xvfb :{n} did not start")),
+        "{message}"
+    );
 }
 
 #[test]
@@ -246,8 +267,8 @@ fn doctor_on_a_profile_whose_needs_are_met() {
     if !engine() || !is_root() {
         return;
     }
-    let (display, auth) = (":96", "/tmp/robodev-e2e-xauth-doctor");
-    let _x = start_xvfb(display, auth);
+    let x = Xvfb::start("robodev-e2e-x11-doctor");
+    let (display, auth) = (x.display.as_str(), &x.auth);
     mknod("/tmp/ttyUSB5", 188, 5);
     let ws = Ws::new(&format!("{DEBIAN_HW}devices: [/tmp/ttyUSB5]\nx11: true\n"));
     let out = ws
@@ -260,7 +281,10 @@ fn doctor_on_a_profile_whose_needs_are_met() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("✓ engine reachable: Docker"), "{text}");
     assert!(text.contains("✓ device /tmp/ttyUSB5: present"), "{text}");
-    assert!(text.contains("✓ x11 display: DISPLAY=:96"), "{text}");
+    assert!(
+        text.contains(&format!("✓ x11 display: DISPLAY={display}")),
+        "{text}"
+    );
     assert!(text.contains("✓ x11 cookie"), "{text}");
 }
 

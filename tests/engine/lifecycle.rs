@@ -314,13 +314,14 @@ fn no_permission_on_the_socket_points_at_the_docker_group() {
     if !engine() || !is_root() {
         return;
     }
-    let user = "robodev-e2e-nodocker";
-    let _ = std::process::Command::new("useradd")
-        .args(["-m", user])
-        .status();
-    let _ = std::process::Command::new("chmod")
-        .args(["660", "/var/run/docker.sock"])
-        .status();
+    // A user of this run's own, in no docker group: one that was already there may be in it.
+    let nosocket = TestUser::new("rd-nosocket", &[]);
+    let user = nosocket.name.as_str();
+    assert!(
+        !groups_of(user).iter().any(|g| g == "docker"),
+        "{user} must not be in the docker group"
+    );
+    must("chmod", &["660", "/var/run/docker.sock"]);
     let ws = Ws::new(DEBIAN);
     give_to(user, ws.path());
     let out = as_user(user, ws.path(), &bin(), &["build"]);
@@ -350,4 +351,147 @@ fn concurrent_ups_share_one_container() {
     ]));
     assert_eq!(same_name.lines().count(), 1);
     assert_eq!(docker_inspect(&name)["State"]["Running"], true);
+}
+
+/// Item 13: Ctrl-C (SIGINT) on `exec` as an ordinary user ends the command inside. Its
+/// processes are found by their environment, which only their own user can read (root in a
+/// container has no CAP_SYS_PTRACE): searched for as root, nothing was found and `sleep` lived
+/// on.
+#[test]
+fn ctrl_c_on_exec_as_an_ordinary_user_ends_the_command_inside() {
+    if !engine() {
+        return;
+    }
+    let mut ws = Ws::new(DEBIAN);
+    // As root: the tests' ordinary user; otherwise this run is an ordinary user's already.
+    let user = ordinary_user();
+    if let Some(user) = user {
+        give_to(user, ws.path());
+    }
+    // `program args…` in the workspace, as that user.
+    let dir = ws.path().to_path_buf();
+    let as_the_user = |argv: &[&str]| -> std::process::Command {
+        let mut c = match user {
+            Some(user) => {
+                let mut c = std::process::Command::new("runuser");
+                c.args(["-u", user, "--"])
+                    .args(argv)
+                    .env("HOME", format!("/home/{user}"))
+                    .env("USER", user);
+                c
+            }
+            None => {
+                let mut c = std::process::Command::new(argv[0]);
+                c.args(&argv[1..]);
+                c
+            }
+        };
+        c.current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null());
+        c
+    };
+    let robodev = bin().display().to_string();
+    let out = as_the_user(&[&robodev, "up", "-d"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = as_the_user(&[&robodev, "status", "--json"])
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let name = status["container"].as_str().unwrap().to_string();
+    ws.containers.push(name.clone());
+    let processes = || stdout(&docker(&["top", &name, "-o", "pid,user,args"]));
+
+    // `timeout -s INT` as the user sends robodev SIGINT, as Ctrl-C does (runuser itself would
+    // pass on SIGTERM).
+    let child = as_the_user(&[
+        "timeout",
+        "--preserve-status",
+        "-s",
+        "INT",
+        "6",
+        &robodev,
+        "exec",
+        "--",
+        "sleep",
+        "77",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let running = |want: bool| {
+        let mut seen = String::new();
+        for _ in 0..50 {
+            seen = processes();
+            if seen.contains("sleep 77") == want {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        seen
+    };
+    let seen = running(true);
+    assert!(seen.contains("sleep 77"), "the command never ran: {seen}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let left = running(false);
+    assert!(
+        !left.contains("sleep 77"),
+        "sleep 77 still runs 5 s after robodev passed SIGINT on:\n{left}"
+    );
+    let out = as_the_user(&[&robodev, "down"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Item 14: `up` racing `down`. Whatever the order, `up` says what the engine says: the
+/// environment runs (it made it again if `down` removed it meanwhile), or another robodev
+/// removed it; never the engine's raw "marked for removal".
+#[test]
+fn up_racing_down_answers_as_the_engine_does() {
+    if !engine() {
+        return;
+    }
+    let mut ws = Ws::new(DEBIAN);
+    ws.ok(&["up", "-d"]);
+    let name = ws.container();
+    let spawn = |args: &[&str]| {
+        ws.cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Each order, `down` or `up` first by 0 to 100 ms.
+    for round in 0..10u64 {
+        let lead = std::time::Duration::from_millis(25 * (round / 2));
+        let (up, down) = if round % 2 == 0 {
+            let up = spawn(&["up", "-d"]);
+            std::thread::sleep(lead);
+            (up, spawn(&["down"]))
+        } else {
+            let down = spawn(&["down"]);
+            std::thread::sleep(lead);
+            (spawn(&["up", "-d"]), down)
+        };
+        let (up, down) = (
+            up.wait_with_output().unwrap(),
+            down.wait_with_output().unwrap(),
+        );
+        let said = stderr(&up);
+        eprintln!(
+            "round {round}: up -d said\n{said}down said\n{}",
+            stderr(&down)
+        );
+        assert!(down.status.success(), "{}", stderr(&down));
+        assert!(!said.contains("marked for removal"), "{said}");
+        match up.status.code() {
+            Some(0) => assert!(said.contains("is running"), "{said}"),
+            Some(1) => assert!(said.contains("another robodev removed it"), "{said}"),
+            other => panic!("up -d exited {other:?}: {said}"),
+        }
+        ws.ok(&["up", "-d"]);
+        assert_eq!(docker_inspect(&name)["State"]["Running"], true);
+    }
+    ws.ok(&["down"]);
 }

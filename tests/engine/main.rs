@@ -5,6 +5,7 @@ mod support;
 
 mod base_pins;
 mod bundles;
+mod cleaning;
 mod dependencies;
 mod deploy;
 mod devcontainer_cli;
@@ -17,7 +18,9 @@ mod lifecycle;
 mod new_user;
 mod podman;
 mod remote;
+mod ros_traffic;
 mod team_images;
 mod terminal;
 mod test_command;
+mod what_runs;
 mod wizard;

@@ -267,6 +267,11 @@ impl Sshd {
         Sshd { port, dir, child }
     }
 
+    /// What sshd logged (`-E`): why it refused a login.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+
     /// Let `user` log in with `public_key`, with these `environment="…"` settings.
     fn authorize(&self, user: &str, public_key: &str, environment: &[&str]) {
         let options: Vec<String> = environment
@@ -288,12 +293,13 @@ impl Drop for Sshd {
     }
 }
 
-fn add_user(name: &str, uid: u32) {
-    let _ = Command::new("useradd")
-        .args(["-m", "-G", "docker", "-u", &uid.to_string(), name])
-        .status();
+/// A user of this run's own in the docker group (the robot's engine socket is the docker
+/// group's), who can log in over ssh with a key.
+fn add_user(prefix: &str) -> TestUser {
+    let user = TestUser::new(prefix, &["docker"]);
     // No password, but not locked: sshd (without PAM) refuses locked accounts even with a key.
-    let _ = Command::new("usermod").args(["-p", "*", name]).status();
+    must("usermod", &["-p", "*", &user.name]);
+    user
 }
 
 /// The profile every phase of the ssh test starts from (one image on the robot for all): an X
@@ -308,26 +314,39 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     if !engine() || !is_root() {
         return;
     }
-    let Some(developer) = ordinary_user() else {
-        return;
-    };
-    add_user("robot", 4343);
-    add_user("robot-nodocker", 4344);
+    // The developer's ~/.ssh is rewritten below: a user of this run's own, so that another run
+    // of this test cannot swap the key under this one (ssh would refuse it).
+    let laptop_user = TestUser::new("rd-developer", &["docker"]);
+    let developer = laptop_user.name.as_str();
+    // Users of this run's own: a `robot` that was already there may lack the docker group.
+    let robot = add_user("rd-robot");
+    let nodocker = add_user("rd-robot-nodocker");
     // A serial port only the robot has: a node on a tmpfs in its engine's mount namespace,
     // mounted over a directory that is empty here.
     let robot_dev = Path::new("/tmp").join(format!("robodev-robot-dev-{}", std::process::id()));
     std::fs::create_dir_all(&robot_dev).unwrap();
+
     let lidar = format!("{}/ttyUSB9", robot_dev.display());
-    // And a desktop of its own: an X server (:5) whose socket only the robot sees.
+    // And a desktop of its own: an X server on a display nothing holds here (its abstract
+    // socket and lock are this machine's too), whose socket only the robot sees. Its engine
+    // does not start unless that server did.
     std::fs::create_dir_all("/tmp/.X11-unix").unwrap();
     let xvfb_pid = robot_dev.with_extension("xvfb.pid");
+    let n = free_display();
+    let _machine = RobotMachine {
+        dir: robot_dev.clone(),
+        display: n,
+    };
     let remote = PrivateEngine::start_on_machine(&format!(
         "mount -t tmpfs tmpfs {dir}\nmknod {lidar} c 188 9\nchgrp dialout {lidar}\nchmod 660 {lidar}\n\
          mount -t tmpfs -o mode=1777 tmpfs /tmp/.X11-unix\n\
-         Xvfb :5 -nolisten tcp >/dev/null 2>&1 &\necho $! > {pid}\n\
-         for i in $(seq 50); do [ -S /tmp/.X11-unix/X5 ] && break; sleep 0.1; done",
+         Xvfb :{n} -nolisten tcp >{log} 2>&1 &\necho $! > {pid}\n\
+         for i in $(seq 50); do [ -S /tmp/.X11-unix/X{n} ] && break; sleep 0.1; done\n\
+         [ -S /tmp/.X11-unix/X{n} ] && [ \"$(cat /tmp/.X{n}-lock)\" -eq \"$(cat {pid})\" ] \
+         || {{ echo \"the robot's Xvfb :{n} did not start:\"; cat {log}; exit 1; }} >&2",
         dir = robot_dev.display(),
-        pid = xvfb_pid.display()
+        pid = xvfb_pid.display(),
+        log = robot_dev.with_extension("xvfb.log").display()
     ));
     remote.load("debian:bookworm");
     let sshd = Sshd::start();
@@ -355,25 +374,20 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     give_to(developer, &ssh_dir);
     let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     let docker_host = format!("DOCKER_HOST={}", remote.host());
-    sshd.authorize("robot", &public, &[&docker_host]);
+    sshd.authorize(&robot.name, &public, &[&docker_host]);
     sshd.authorize(
-        "robot-nodocker",
+        &nodocker.name,
         &public,
         &[&docker_host, "PATH=/nonexistent"],
     );
 
     // The workspace is already on the robot (a clone there).
-    let remote_ws = Path::new("/home/robot/ws");
+    let remote_ws = robot.home.join("ws");
+    let remote_ws = remote_ws.as_path();
     std::fs::create_dir_all(remote_ws).unwrap();
-    assert!(
-        Command::new("chown")
-            .args(["-R", "robot", "/home/robot/ws"])
-            .status()
-            .unwrap()
-            .success()
-    );
+    give_to(&robot.name, remote_ws);
 
-    let host = format!("ssh://robot@127.0.0.1:{}", sshd.port);
+    let host = format!("ssh://{}@127.0.0.1:{}", robot.name, sshd.port);
     let ws = Ws::new(ROBOT_PROFILE);
     give_to(developer, ws.path());
     let robodev = |args: &[&str]| {
@@ -410,14 +424,14 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     ]);
     assert_eq!(
         stdout(&out).lines().collect::<Vec<_>>(),
-        ["4343", "wrote"],
+        [robot.uid.to_string().as_str(), "wrote"],
         "{}",
         stderr(&out)
     );
     let made = remote_ws.join("from-the-robot");
     assert_eq!(
         std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&made).unwrap()),
-        4343
+        robot.uid
     );
     assert!(!ws.path().join("from-the-robot").exists());
     let out = robodev(&["status"]);
@@ -527,16 +541,16 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     );
     let out = robodev(&["up", "-d"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    // Windows open on the robot's own X server (here there is none: no DISPLAY, no X5).
+    // Windows open on the robot's own X server (here there is none: no DISPLAY, no socket).
     assert!(
-        stderr(&out).contains(&format!("windows open on the display :5 of {host}")),
+        stderr(&out).contains(&format!("windows open on the display :{n} of {host}")),
         "{}",
         stderr(&out)
     );
-    assert!(!Path::new("/tmp/.X11-unix/X5").exists());
+    assert!(!Path::new(&format!("/tmp/.X11-unix/X{n}")).exists());
     assert_eq!(
         inside("echo $DISPLAY; xdpyinfo | grep -c dimensions:"),
-        ":5\n1\n"
+        format!(":{n}\n1\n")
     );
     let seen = inside("stat -c '%t:%T %g' /dev/lidar; id -G");
     let mut lines = seen.lines();
@@ -567,7 +581,10 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     assert!(as_4400(&["down", "--volumes"]).status.success());
 
     // Each failure in seconds, with its own message.
-    for (user, needle) in [("root", "refused"), ("robot-nodocker", "no docker CLI")] {
+    for (user, needle) in [
+        ("root", "refused"),
+        (nodocker.name.as_str(), "no docker CLI"),
+    ] {
         let started = Instant::now();
         let out = as_user(
             developer,
@@ -579,6 +596,11 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
                 "ls",
             ],
         );
+        assert!(
+            stderr(&out).contains(needle),
+            "ssh as {user}: expected {needle:?}; sshd said:\n{}",
+            sshd.log()
+        );
         assert_fails(&out, 1, &[needle]);
         assert!(
             started.elapsed() < Duration::from_secs(2),
@@ -587,10 +609,39 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
         );
     }
     let _ = std::fs::remove_dir_all(remote_ws);
-    drop(remote);
-    if let Ok(pid) = std::fs::read_to_string(&xvfb_pid) {
-        let _ = Command::new("kill").arg(pid.trim()).status();
+}
+
+/// What the robot's "machine" leaves on this one (`DIR`, `DIR.xvfb.pid`, `DIR.xvfb.log`, its
+/// X server and that server's lock), removed however the test ends; dropped after its engine.
+struct RobotMachine {
+    dir: std::path::PathBuf,
+    display: u32,
+}
+
+impl Drop for RobotMachine {
+    fn drop(&mut self) {
+        let pid_file = self.dir.with_extension("xvfb.pid");
+        if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+            let pid = pid.trim();
+            let _ = Command::new("kill").args(["-TERM", pid]).status();
+            let alive = || Path::new(&format!("/proc/{pid}")).exists();
+            for _ in 0..20 {
+                if !alive() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if alive() {
+                let _ = Command::new("kill").args(["-KILL", pid]).status();
+            }
+            // A server that could not clean up leaves its lock: the display stays taken.
+            let lock = format!("/tmp/.X{}-lock", self.display);
+            if std::fs::read_to_string(&lock).is_ok_and(|held| held.trim() == pid) {
+                let _ = std::fs::remove_file(&lock);
+            }
+        }
+        let _ = std::fs::remove_file(&pid_file);
+        let _ = std::fs::remove_file(self.dir.with_extension("xvfb.log"));
+        let _ = std::fs::remove_dir(&self.dir);
     }
-    let _ = std::fs::remove_file(&xvfb_pid);
-    let _ = std::fs::remove_dir(&robot_dev);
 }

@@ -132,8 +132,57 @@ pub const DEBIAN: &str = "version: 1\nname: debian\nextends: debian\n";
 pub const DEBIAN_HW: &str =
     "version: 1\nextends: debian\napt: [x11-utils, wayland-utils, pulseaudio-utils]\n";
 
+/// Run a set-up step (useradd, groupadd, chgrp, …): `Err` with its output when it fails.
+pub fn set_up(program: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(program).args(args).output().map_err(|e| {
+        format!(
+            "set-up step `{program} {}` did not run: {e}",
+            args.join(" ")
+        )
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "set-up step `{program} {}` failed ({}):\n{}{}",
+        args.join(" "),
+        out.status,
+        stdout(&out),
+        stderr(&out)
+    ))
+}
+
+/// `set_up`, failing the test with the step's output.
+pub fn must(program: &str, args: &[&str]) {
+    if let Err(e) = set_up(program, args) {
+        panic!("{e}");
+    }
+}
+
+/// A user's uid, `None` when there is no such user.
+pub fn uid_of(user: &str) -> Option<u32> {
+    let out = Command::new("id").args(["-u", user]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    stdout(&out).trim().parse().ok()
+}
+
+/// The names of a user's groups.
+pub fn groups_of(user: &str) -> Vec<String> {
+    let out = Command::new("id").args(["-nG", user]).output().unwrap();
+    assert!(out.status.success(), "id -nG {user}: {}", stderr(&out));
+    stdout(&out).split_whitespace().map(String::from).collect()
+}
+
+/// The name and uid of `ordinary_user()`: the uid-mapping tests check for 4242.
+pub const ORDINARY_USER: &str = "robodev-e2e";
+pub const ORDINARY_UID: u32 = 4242;
+
 /// An ordinary user in the docker group, for the uid-mapping tests; `None` unless we are root
 /// (then there is nobody to become; as an ordinary user the other tests already map us).
+/// Made once per run; one that exists already is used only if it has uid 4242, and is put in
+/// the docker group when it is not. A step that fails fails the test, with its output.
 pub fn ordinary_user() -> Option<&'static str> {
     if !is_root() {
         eprintln!(
@@ -141,15 +190,95 @@ pub fn ordinary_user() -> Option<&'static str> {
         );
         return None;
     }
-    let user = "robodev-e2e";
-    let _ = Command::new("groupadd").args(["-f", "docker"]).status();
-    let _ = Command::new("useradd")
-        .args(["-m", "-G", "docker", "-u", "4242", user])
-        .status();
-    let _ = Command::new("chgrp")
-        .args(["docker", "/var/run/docker.sock"])
-        .status();
-    Some(user)
+    static READY: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    if let Err(e) = READY.get_or_init(make_ordinary_user) {
+        panic!("cannot set up the test user {ORDINARY_USER}: {e}");
+    }
+    Some(ORDINARY_USER)
+}
+
+fn make_ordinary_user() -> Result<(), String> {
+    let user = ORDINARY_USER;
+    set_up("groupadd", &["-f", "docker"])?;
+    match uid_of(user) {
+        None => set_up(
+            "useradd",
+            &["-m", "-G", "docker", "-u", &ORDINARY_UID.to_string(), user],
+        )?,
+        Some(ORDINARY_UID) => {}
+        Some(other) => {
+            return Err(format!(
+                "the user {user} exists with uid {other}, the tests need {ORDINARY_UID} \
+                 (`userdel -r {user}` lets them make it)"
+            ));
+        }
+    }
+    if !groups_of(user).iter().any(|g| g == "docker") {
+        set_up("usermod", &["-aG", "docker", user])?;
+    }
+    let home = format!("/home/{user}");
+    if !Path::new(&home).is_dir() {
+        set_up("mkdir", &["-p", &home])?;
+        set_up("chown", &[user, &home])?;
+    }
+    set_up("chgrp", &["docker", "/var/run/docker.sock"])
+}
+
+/// A user of this test run's own (`PREFIX-PID-N`: never one that was there before), removed
+/// with its home when dropped. Every step of making it fails the test with its output.
+pub struct TestUser {
+    pub name: String,
+    pub uid: u32,
+    pub home: PathBuf,
+}
+
+impl TestUser {
+    /// With `groups` (`docker`, made if missing) as supplementary groups, none when empty.
+    pub fn new(prefix: &str, groups: &[&str]) -> TestUser {
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        assert!(name.len() <= 32, "user name {name} is too long");
+        if let Some(uid) = uid_of(&name) {
+            panic!(
+                "the user {name} exists already (uid {uid}): remove it with `userdel -r {name}`"
+            );
+        }
+        for group in groups {
+            must("groupadd", &["-f", group]);
+        }
+        let joined = groups.join(",");
+        let mut args = vec!["-m"];
+        if !groups.is_empty() {
+            args.extend(["-G", joined.as_str()]);
+        }
+        args.push(name.as_str());
+        must("useradd", &args);
+        let uid = uid_of(&name).unwrap_or_else(|| panic!("useradd {name} made no user"));
+        let have = groups_of(&name);
+        for group in groups {
+            assert!(
+                have.iter().any(|g| g == group),
+                "{name} is not in {group}: {have:?}"
+            );
+        }
+        TestUser {
+            home: PathBuf::from(format!("/home/{name}")),
+            name,
+            uid,
+        }
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel")
+            .args(["-r", "-f", &self.name])
+            .output();
+    }
 }
 
 /// Run `program args` as `user` in `dir`, with that user's HOME and USER.
@@ -188,6 +317,35 @@ pub fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
     }
 }
 
+/// Whether anything holds X display `n` on this machine: its socket file, its lock file, or
+/// a listening socket of that name (`/proc/net/unix`: the abstract `@/tmp/.X11-unix/Xn`, and
+/// the path of a server in another mount namespace).
+pub fn display_taken(n: u32) -> bool {
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    if Path::new(&socket).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+        return true;
+    }
+    let abstract_socket = format!("@{socket}");
+    std::fs::read_to_string("/proc/net/unix")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(7))
+        .any(|path| path == socket || path == abstract_socket)
+}
+
+/// An X display number nothing holds, and that no other test of this run was given.
+pub fn free_display() -> u32 {
+    static GIVEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let base = 100 + std::process::id() % 400;
+    for _ in 0..400 {
+        let n = base + GIVEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if !display_taken(n) {
+            return n;
+        }
+    }
+    panic!("no free X display number from :{base}");
+}
+
 /// A server the test started (Xvfb, weston, pulseaudio), killed when the test ends.
 pub struct Background(pub std::process::Child);
 
@@ -195,6 +353,120 @@ impl Drop for Background {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// An Xvfb of this test's own on a free display, with access control (a cookie in `auth`):
+/// started, or the test fails with what Xvfb said. Stopped when dropped.
+pub struct Xvfb {
+    /// `:N`
+    pub display: String,
+    pub auth: PathBuf,
+    server: Background,
+}
+
+impl Xvfb {
+    pub fn start(name: &str) -> Xvfb {
+        Xvfb::on(free_display(), name)
+    }
+
+    /// On display `n`, which must be free: Xvfb fails to start on a taken one.
+    pub fn on(n: u32, name: &str) -> Xvfb {
+        let display = format!(":{n}");
+        let auth = scratch().join(format!("{name}-{}.xauth", std::process::id()));
+        let log = auth.with_extension("log");
+        let _ = std::fs::remove_file(&auth);
+        let cookie = Command::new("mcookie").output().expect("mcookie");
+        assert!(cookie.status.success(), "mcookie: {}", stderr(&cookie));
+        let auth_arg = auth.display().to_string();
+        must(
+            "xauth",
+            &[
+                "-f",
+                &auth_arg,
+                "add",
+                &display,
+                ".",
+                stdout(&cookie).trim(),
+            ],
+        );
+        let mut child = Command::new("Xvfb")
+            .args([&display, "-auth", &auth_arg, "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("Xvfb");
+        // What Xvfb said, its files removed: the test is failing.
+        let said = |log: &Path| {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let _ = std::fs::remove_file(log);
+            let _ = std::fs::remove_file(log.with_extension("xauth"));
+            text
+        };
+        let lock = format!("/tmp/.X{n}-lock");
+        let xdpyinfo = |xauthority: &Path| {
+            Command::new("xdpyinfo")
+                .env("DISPLAY", &display)
+                .env("XAUTHORITY", xauthority)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        for _ in 0..100 {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("Xvfb {display} did not start ({status}):\n{}", said(&log));
+            }
+            // The display's lock names our server, which answers with the cookie only: the
+            // server the test talks to is its own.
+            let ours = std::fs::read_to_string(&lock)
+                .is_ok_and(|pid| pid.trim() == child.id().to_string());
+            if ours && xdpyinfo(&auth) {
+                let open = xdpyinfo(Path::new("/dev/null"));
+                let server = Xvfb {
+                    display: display.clone(),
+                    auth,
+                    server: Background(child),
+                };
+                assert!(
+                    !open,
+                    "the server on {display} lets clients in without the cookie: not ours"
+                );
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Through Drop: stopped, its lock and files removed.
+        let said = said(&log);
+        drop(Xvfb {
+            display: display.clone(),
+            auth,
+            server: Background(child),
+        });
+        panic!("Xvfb {display} never answered within 10 s:\n{said}");
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        // SIGTERM, so that it removes its lock and socket; then SIGKILL, and its lock by hand.
+        let server = &mut self.server.0;
+        let pid = server.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..20 {
+            if !matches!(server.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = server.kill();
+        let _ = server.wait();
+        let n = self.display.trim_start_matches(':');
+        let lock = format!("/tmp/.X{n}-lock");
+        if std::fs::read_to_string(&lock).is_ok_and(|held| held.trim() == pid) {
+            let _ = std::fs::remove_file(&lock);
+            let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
+        }
+        let _ = std::fs::remove_file(&self.auth);
+        let _ = std::fs::remove_file(self.auth.with_extension("log"));
     }
 }
 

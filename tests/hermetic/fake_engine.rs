@@ -17,7 +17,7 @@ use robodev::plan::container::{ContainerPlan, VolumePlan};
 use robodev::plan::exec::ExecSpec;
 use robodev::plan::image::ImagePlan;
 use robodev::plan::labels;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, Default)]
@@ -38,6 +38,18 @@ pub struct FakeContainer {
     pub image: String,
 }
 
+/// Another robodev's `down`, timed against this one's calls on the container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConcurrentDown {
+    /// Right after the next look at the container: what was seen is gone.
+    AfterLook,
+    /// Right after the next start: the start succeeded, then the container is gone.
+    AfterStart,
+    /// During the next start: the engine refuses it ("marked for removal"); the next look
+    /// finds the container `removing`, the one after finds nothing.
+    DuringStart,
+}
+
 #[derive(Debug, Default)]
 pub struct FakeState {
     pub images: Vec<FakeImage>,
@@ -49,15 +61,21 @@ pub struct FakeState {
     pub calls: Vec<String>,
     /// The next create finds the name taken by a robodev container another process made.
     pub lose_next_create_race: bool,
+    /// `down`s another robodev runs meanwhile, the first one next.
+    pub concurrent_downs: VecDeque<ConcurrentDown>,
     /// What `load_archive` says it loaded.
     pub load_answer: Vec<String>,
+    /// The images `load_archive` puts on the engine once it has read the archive whole.
+    pub load_adds: Vec<FakeImage>,
     pub facts: EngineFacts,
     next_id: u64,
 }
 
 impl FakeState {
+    /// Unique across every fake engine of the process, as real image ids are across engines.
     fn new_id(&mut self) -> String {
-        self.next_id += 1;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        self.next_id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("sha256:{:064x}", self.next_id)
     }
 
@@ -123,6 +141,18 @@ impl FakeEngine {
         }
     }
 
+    /// A fake reached at `url` (`ssh://robot`: an engine on another machine).
+    pub fn at(url: &str, transport: Transport) -> FakeEngine {
+        let mut engine = FakeEngine::new();
+        engine.endpoint = Endpoint {
+            url: url.into(),
+            transport,
+            chosen_by: "the fake engine".into(),
+            tls: None,
+        };
+        engine
+    }
+
     pub fn state(&self) -> std::sync::MutexGuard<'_, FakeState> {
         self.state.lock().unwrap()
     }
@@ -144,9 +174,6 @@ impl Engine for FakeEngine {
     fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
-    fn api_version(&self) -> &str {
-        "1.45"
-    }
     fn remote_user(&self) -> Option<&HostUser> {
         None
     }
@@ -159,13 +186,23 @@ impl Runtime for FakeEngine {
     }
 
     async fn find_container(&self, name: &str) -> Result<Option<ContainerState>> {
-        Ok(self.state().containers.get(name).map(|c| ContainerState {
+        let mut state = self.state();
+        let seen = state.containers.get(name).map(|c| ContainerState {
             id: c.id.clone(),
             running: c.running,
             status: c.status.clone(),
             labels: c.labels.clone(),
             image: c.image.clone(),
-        }))
+        });
+        let down_now = state.concurrent_downs.front() == Some(&ConcurrentDown::AfterLook);
+        let removal_done = seen.as_ref().is_some_and(|c| c.status == "removing");
+        if seen.is_some() && down_now {
+            state.concurrent_downs.pop_front();
+        }
+        if seen.is_some() && (down_now || removal_done) {
+            state.containers.remove(name);
+        }
+        Ok(seen)
     }
 
     async fn create_container(&self, plan: &ContainerPlan) -> Result<bool> {
@@ -216,12 +253,29 @@ impl Runtime for FakeEngine {
     async fn start_container(&self, name: &str) -> Result<()> {
         let mut state = self.state();
         state.calls.push(format!("start {name}"));
+        let down = match state.concurrent_downs.front() {
+            Some(ConcurrentDown::AfterStart | ConcurrentDown::DuringStart) => {
+                state.concurrent_downs.pop_front()
+            }
+            _ => None,
+        };
         let c = state
             .containers
             .get_mut(name)
             .ok_or_else(|| engine_error(&format!("start container {name}"), "no such container"))?;
+        if down == Some(ConcurrentDown::DuringStart) {
+            c.running = false;
+            c.status = "removing".into();
+            return Err(engine_error(
+                &format!("start container {name}"),
+                "container is marked for removal and cannot be started",
+            ));
+        }
         c.running = true;
         c.status = "running".into();
+        if down == Some(ConcurrentDown::AfterStart) {
+            state.containers.remove(name);
+        }
         Ok(())
     }
 
@@ -580,6 +634,9 @@ impl ImageStore for FakeEngine {
         while let Some(chunk) = body.next().await {
             chunk.map_err(|e| engine_error("load the image archive", &e.to_string()))?;
         }
-        Ok(self.state().load_answer.clone())
+        let mut state = self.state();
+        let added = std::mem::take(&mut state.load_adds);
+        state.images.extend(added);
+        Ok(state.load_answer.clone())
     }
 }
