@@ -209,6 +209,24 @@ pub async fn pull_instead_of_build(
                 message.lines().next().unwrap_or(""),
                 plan.image.tag
             ));
+            if problem == RegistryProblem::Missing
+                && locked.is_none()
+                && lock
+                    .image_digests()
+                    .iter()
+                    .any(|i| i.repository == *repository)
+            {
+                let user = &plan.container.user;
+                s.ui.warn(format!(
+                    "robodev.lock records the team's images of {repository}, but none for this \
+                     one: the profile changed since they were pushed, or they were built for \
+                     another container user — the image includes its user, and yours is {} \
+                     (uid {}, gid {}), so a teammate's image for another uid or name is built \
+                     here instead. To share one image: the same uid, gid and name on every \
+                     machine, or `user: root` in the profile",
+                    user.name, user.uid, user.gid
+                ));
+            }
             return Ok(false);
         }
         Err(e) => return Err(e),

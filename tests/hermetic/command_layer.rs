@@ -58,16 +58,17 @@ const RERUN: &str = "ROBODEV_HERMETIC_RERUN";
 /// What robodev told the user (stderr) in the test `name` of this file, run again in a child
 /// process of this test binary, where its messages are not captured. `None` in that child.
 fn told_by_rerun(name: &str) -> Option<String> {
+    told_by_rerun_of(&format!("command_layer::{name}"))
+}
+
+/// The same for the test at `path` (`module::name`) of any file.
+pub(crate) fn told_by_rerun_of(path: &str) -> Option<String> {
+    let name = path;
     if std::env::var_os(RERUN).is_some() {
         return None;
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            &format!("command_layer::{name}"),
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", path, "--nocapture", "--test-threads=1"])
         .env(RERUN, "1")
         .output()
         .unwrap();

@@ -83,3 +83,28 @@ fn a_same_named_image_without_the_locked_digest_is_replaced_by_the_teams() {
     assert_eq!(ws.run(&teammate, &["build", "--build"]), 0);
     assert!(teammate.state().calls_starting("pull").is_empty());
 }
+
+#[test]
+fn a_teammate_whose_image_differs_is_told_why_it_is_built_locally() {
+    let ws = Ws::new(&format!("{PROFILE}registry: localhost:5999/team\n"));
+    let pusher = FakeEngine::new();
+    assert_eq!(ws.run(&pusher, &["push"]), 0);
+    // The lock records the team's image under another hash (another uid's, say).
+    let lock_path = ws.path().join("robodev.lock");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    let hash = pusher.state().images[0].labels[labels::HASH].clone();
+    std::fs::write(&lock_path, lock.replace(&hash, &"e".repeat(64))).unwrap();
+    // The registry holds the team's image only (not one for this user's hash).
+    let teammate = FakeEngine::new();
+    assert_eq!(ws.run(&teammate, &["build"]), 0);
+    assert_eq!(teammate.state().calls_starting("build").len(), 1);
+    // What it said, from a run of this test whose messages are not captured.
+    if let Some(said) = crate::command_layer::told_by_rerun_of(
+        "what_runs::a_teammate_whose_image_differs_is_told_why_it_is_built_locally",
+    ) {
+        assert!(
+            said.contains("another container user") && said.contains("uid "),
+            "{said}"
+        );
+    }
+}
