@@ -92,50 +92,36 @@ fn journeys(kind: &str, port: u16) {
     // up, exec as an ordinary user (the files it writes are that user's), stop/up, down.
     if let Some(user) = ordinary_user() {
         give_to(user, ws.path());
-        let out = Command::new("runuser")
-            .args(["-u", user, "--"])
-            .arg(bin())
-            .args(["up", "-d"])
-            .current_dir(ws.path())
-            .env("HOME", format!("/home/{user}"))
-            .env("DOCKER_HOST", &host)
-            .env("NO_COLOR", "1")
-            .env("ROBODEV_STATE_DIR", ws.path().join(".state-user"))
-            .env("ROBODEV_CONFIG_DIR", ws.path().join(".config-user"))
-            .output()
-            .unwrap();
-        eprintln!("{}", stderr(&out));
-        // Podman builds for the user again (another uid, another image): give it time.
-        assert!(out.status.success(), "up as {user} on {kind}");
-        let out = Command::new("runuser")
-            .args(["-u", user, "--"])
-            .arg(bin())
-            .args(["exec", "--", "sh", "-c", "id -u; touch written-inside"])
-            .current_dir(ws.path())
-            .env("HOME", format!("/home/{user}"))
-            .env("DOCKER_HOST", &host)
-            .env("NO_COLOR", "1")
-            .env("ROBODEV_STATE_DIR", ws.path().join(".state-user"))
-            .env("ROBODEV_CONFIG_DIR", ws.path().join(".config-user"))
-            .output()
-            .unwrap();
+        // robodev run by `user` in the workspace, on this engine, with state of its own.
+        let as_user = |args: &[&str]| {
+            let out = Command::new("runuser")
+                .args(["-u", user, "--"])
+                .arg(bin())
+                .args(args)
+                .current_dir(ws.path())
+                .env("HOME", format!("/home/{user}"))
+                .env("DOCKER_HOST", &host)
+                .env("NO_COLOR", "1")
+                .env("ROBODEV_STATE_DIR", ws.path().join(".state-user"))
+                .env("ROBODEV_CONFIG_DIR", ws.path().join(".config-user"))
+                .output()
+                .unwrap();
+            eprintln!("$ ({user}) robodev {}\n{}", args.join(" "), stderr(&out));
+            out
+        };
+        // Podman builds for the user again (another uid, another image).
+        assert!(
+            as_user(&["up", "-d"]).status.success(),
+            "up as {user} on {kind}"
+        );
+        let out = as_user(&["exec", "--", "sh", "-c", "id -u; touch written-inside"]);
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(stdout(&out).trim(), "4242", "exec runs as the user's uid");
         let owner = std::os::unix::fs::MetadataExt::uid(
             &std::fs::metadata(ws.path().join("written-inside")).unwrap(),
         );
         assert_eq!(owner, 4242, "a file written in the workspace is the user's");
-        let out = Command::new("runuser")
-            .args(["-u", user, "--"])
-            .arg(bin())
-            .args(["down"])
-            .current_dir(ws.path())
-            .env("DOCKER_HOST", &host)
-            .env("ROBODEV_STATE_DIR", ws.path().join(".state-user"))
-            .env("ROBODEV_CONFIG_DIR", ws.path().join(".config-user"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(as_user(&["down"]).status.success(), "down as {user}");
     }
     ok_on(&ws, &host, &["up", "-d"]);
     let out = on(&ws, &host, &["exec", "--", "cat", "/etc/debian_version"]);
