@@ -84,15 +84,7 @@ pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
-/// Whether the engine reaches `registry` without TLS: a loopback address (Docker's default
-/// insecure range) or one the engine is configured to treat as insecure.
-pub fn plain_http(registry: &str, engine_insecure: &[String]) -> bool {
-    let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
-    host == "localhost"
-        || host.starts_with("127.")
-        || host == "[::1]"
-        || engine_insecure.iter().any(|r| r == registry)
-}
+pub use crate::facts::credentials::plain_http;
 
 fn client(registry: &str, plain_http: bool) -> Client {
     Client::new(ClientConfig {
@@ -223,16 +215,5 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(media_type, OCI_INDEX);
-    }
-
-    #[test]
-    fn loopback_registries_are_plain_http() {
-        assert!(plain_http("localhost:5000", &[]));
-        assert!(plain_http("127.0.0.1:5000", &[]));
-        assert!(!plain_http("ghcr.io", &[]));
-        assert!(plain_http(
-            "registry.lab:5000",
-            &["registry.lab:5000".into()]
-        ));
     }
 }

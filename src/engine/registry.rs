@@ -301,7 +301,7 @@ impl BollardEngine {
                     Ok(facts) => facts.insecure_registries,
                     Err(_) => Vec::new(),
                 };
-                let plain = super::registry_direct::plain_http(registry, &insecure);
+                let plain = crate::facts::credentials::plain_http(registry, &insecure);
                 super::registry_direct::registry_digest(reference, auth, plain)
                     .await
                     .map_err(|message| registry_error(&action, registry, message))

@@ -32,18 +32,6 @@ pub(super) fn endpoint_missing(e: &bollard::errors::Error) -> bool {
     }
 }
 
-/// Whether `registry` is reached without TLS: a loopback address (the engines' default insecure
-/// range) or one the engine is configured to treat as insecure. The rule of
-/// `image_index::plain_http`, which this module cannot import: `image_index` uses `registry`,
-/// whose `registry_digest` falls back to this module.
-pub(super) fn plain_http(registry: &str, engine_insecure: &[String]) -> bool {
-    let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
-    host == "localhost"
-        || host.starts_with("127.")
-        || host == "[::1]"
-        || engine_insecure.iter().any(|r| r == registry)
-}
-
 /// The digest the registry gives `reference` (`NAME[:TAG]`) now: of its manifest, or of its
 /// image index for a multi-platform image — what the engine's distribution endpoint answers.
 /// `plain_http`: reach the registry without TLS. An error is the registry's words, for
@@ -278,17 +266,5 @@ mod tests {
             refused.to_ascii_lowercase().contains("connection refused"),
             "{refused}"
         );
-    }
-
-    #[test]
-    fn loopback_and_insecure_registries_are_plain_http() {
-        assert!(plain_http("localhost:5000", &[]));
-        assert!(plain_http("127.0.0.1:5000", &[]));
-        assert!(!plain_http("ghcr.io", &[]));
-        assert!(plain_http(
-            "registry.lab:5000",
-            &["registry.lab:5000".into()]
-        ));
-        assert!(!plain_http("registry.lab:5000", &[]));
     }
 }

@@ -28,6 +28,16 @@ impl std::fmt::Debug for RegistryAuth {
 /// Docker Hub, as the engine and `docker login` name it.
 pub const DOCKER_HUB: &str = "docker.io";
 
+/// Whether an engine reaches `registry` (`host[:port]`) without TLS: a loopback address (the
+/// engines' default insecure range) or one the engine is configured to treat as insecure.
+pub fn plain_http(registry: &str, engine_insecure: &[String]) -> bool {
+    let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
+    host == "localhost"
+        || host.starts_with("127.")
+        || host == "[::1]"
+        || engine_insecure.iter().any(|r| r == registry)
+}
+
 /// The registry host of an image reference: its first component when that names a host
 /// (`ghcr.io/team`, `localhost:5000/x`), else Docker Hub (`ros:humble`, `library/debian`).
 pub fn registry_host(reference: &str) -> &str {
@@ -80,6 +90,20 @@ pub fn for_registry(registry: &str) -> Result<Option<RegistryAuth>> {
 
 #[cfg(test)]
 mod tests {
+    use super::plain_http;
+
+    #[test]
+    fn loopback_and_insecure_registries_are_plain_http() {
+        assert!(plain_http("localhost:5000", &[]));
+        assert!(plain_http("127.0.0.1:5000", &[]));
+        assert!(!plain_http("ghcr.io", &[]));
+        assert!(plain_http(
+            "registry.lab:5000",
+            &["registry.lab:5000".into()]
+        ));
+        assert!(!plain_http("registry.lab:5000", &[]));
+    }
+
     use super::registry_host;
 
     #[test]
