@@ -6,8 +6,10 @@ use super::container::{ContainerPlan, MountKind};
 
 /// Where `--results DIR` is mounted inside.
 pub const RESULTS_INSIDE: &str = "/robodev-results";
-/// CTest's JUnit report, in each CMake package's build directory.
-pub const CTEST_JUNIT: &str = "ctest-junit.xml";
+/// CTest's JUnit report, in each CMake package's build directory. Not named `*.xml` there:
+/// `colcon test-result` reads every XML file of the build directory and cannot parse CTest's
+/// JUnit (it prints a traceback); it is copied out as `ctest-junit.xml`.
+pub const CTEST_JUNIT: &str = "ctest-junit.report";
 
 /// Which packages a test run covers.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -53,8 +55,10 @@ pub fn script(selection: &Selection, results: bool) -> String {
             "for d in build/*/; do\n\
              \x20 find \"$d\" -maxdepth 3 \\( -name '*.xml' -path '*test_results*' -o -name 'pytest.xml' \\) \
              -exec cp --parents {{}} {RESULTS_INSIDE}/ \\; 2>/dev/null\n\
-             \x20 # CTest's JUnit for packages without ament's own results (no test listed twice).\n\
-             \x20 [ -f \"$d{CTEST_JUNIT}\" ] && [ ! -d \"$d\"test_results ] && cp --parents \"$d{CTEST_JUNIT}\" {RESULTS_INSIDE}/\n\
+             \x20 # CTest's JUnit, for packages without ament's own results (no test listed twice)\n\
+             \x20 if [ -f \"${{d}}{CTEST_JUNIT}\" ] && [ -z \"$(find \"$d\" -maxdepth 3 -name '*.xml' -path '*test_results*' 2>/dev/null)\" ]; then\n\
+             \x20   mkdir -p \"{RESULTS_INSIDE}/$d\" && cp \"${{d}}{CTEST_JUNIT}\" \"{RESULTS_INSIDE}/${{d}}ctest-junit.xml\"\n\
+             \x20 fi\n\
              done\n\
              [ -d log/latest_test ] && cp -rL log/latest_test {RESULTS_INSIDE}/log\n"
         ));
@@ -93,5 +97,8 @@ mod tests {
         );
         assert!(s.trim_end().ends_with("exit $verdict"));
         assert!(!script(&Selection::default(), false).contains(RESULTS_INSIDE));
+        // `$d` next to a name would be another variable (`$dctest…`).
+        assert!(s.contains(&format!("\"${{d}}{CTEST_JUNIT}\"")), "{s}");
+        assert!(!s.contains("$dctest"), "{s}");
     }
 }

@@ -84,6 +84,15 @@ fn a_failing_ctest_test_of_a_plain_cmake_package_reaches_the_results_as_junit() 
     );
     let out = ws.run(&["test", "--results", "out"]);
     assert_eq!(out.status.code(), Some(1), "a failing test fails the run");
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        said.contains("counts_to_four"),
+        "the failing test is named: {said}"
+    );
+    assert!(
+        !said.contains("Traceback"),
+        "colcon reads only what it can: {said}"
+    );
     let junit = ws.path().join("out/build/counted/ctest-junit.xml");
     let report =
         std::fs::read_to_string(&junit).unwrap_or_else(|_| panic!("no {}", junit.display()));
