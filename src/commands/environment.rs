@@ -10,7 +10,7 @@ use crate::cli::BuildFlags;
 use crate::engine::{BuildOutput, Engine, Output};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use crate::plan::container::{STOP_TIMEOUT_SECS, volume_name};
+use crate::plan::container::{CCACHE_VOLUME, STOP_TIMEOUT_SECS, volume_name};
 use crate::plan::labels;
 use crate::profile::MountSpec;
 use std::io::IsTerminal;
@@ -376,9 +376,6 @@ async fn remove_or_keep_volumes(
     }
     Ok(())
 }
-
-/// The source name `plan::container` gives the ccache volume (`CONTAINER-ccache`).
-const CCACHE_VOLUME: &str = "ccache";
 
 #[derive(serde::Serialize)]
 struct Status {

@@ -7,11 +7,9 @@
 use super::registry::registry_error;
 use crate::error::{Error, Result};
 use crate::facts::credentials::{self, RegistryAuth};
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::Reference;
 use oci_client::manifest::{ImageIndexEntry, OciImageIndex, Platform};
-use oci_client::{Client, Reference};
 use sha2::{Digest, Sha256};
-use std::time::Duration;
 
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -84,39 +82,23 @@ pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+use super::registry_direct::{client, oci_credentials};
 pub use crate::facts::credentials::plain_http;
-
-fn client(registry: &str, plain_http: bool) -> Client {
-    Client::new(ClientConfig {
-        protocol: if plain_http {
-            ClientProtocol::HttpsExcept(vec![registry.to_string()])
-        } else {
-            ClientProtocol::Https
-        },
-        connect_timeout: Some(Duration::from_secs(5)),
-        read_timeout: Some(Duration::from_secs(30)),
-        ..Default::default()
-    })
-}
 
 fn oci_auth(
     auth: Option<&RegistryAuth>,
     registry: &str,
 ) -> Result<oci_client::secrets::RegistryAuth> {
-    match auth {
-        None => Ok(oci_client::secrets::RegistryAuth::Anonymous),
-        Some(RegistryAuth::Password { username, password }) => Ok(
-            oci_client::secrets::RegistryAuth::Basic(username.clone(), password.clone()),
-        ),
-        Some(RegistryAuth::IdentityToken(_)) => Err(Error::usage_with_help(
+    oci_credentials(auth).ok_or_else(|| {
+        Error::usage_with_help(
             format!(
                 "the credentials for {registry} are an identity token, which robodev cannot use to write an image index"
             ),
             format!(
                 "log in with a user name and password or access token: `robodev login {registry}`"
             ),
-        )),
-    }
+        )
+    })
 }
 
 fn reference(text: &str) -> Result<Reference> {

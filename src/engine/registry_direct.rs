@@ -10,6 +10,35 @@ use oci_client::errors::OciDistributionError;
 use oci_client::{Client, Reference};
 use std::time::Duration;
 
+/// An oci-client for `registry`: plain HTTP when `plain_http`, and time limits that bring a
+/// hung registry's answer in seconds.
+pub(super) fn client(registry: &str, plain_http: bool) -> Client {
+    Client::new(ClientConfig {
+        protocol: if plain_http {
+            ClientProtocol::HttpsExcept(vec![registry.to_string()])
+        } else {
+            ClientProtocol::Https
+        },
+        connect_timeout: Some(Duration::from_secs(5)),
+        read_timeout: Some(Duration::from_secs(30)),
+        ..Default::default()
+    })
+}
+
+/// The credentials `docker login` keeps, as oci-client takes them; `None` for an identity
+/// token, which is for the engine's token exchange (oci-client does not do it).
+pub(super) fn oci_credentials(
+    auth: Option<&RegistryAuth>,
+) -> Option<oci_client::secrets::RegistryAuth> {
+    match auth {
+        None => Some(oci_client::secrets::RegistryAuth::Anonymous),
+        Some(RegistryAuth::Password { username, password }) => Some(
+            oci_client::secrets::RegistryAuth::Basic(username.clone(), password.clone()),
+        ),
+        Some(RegistryAuth::IdentityToken(_)) => None,
+    }
+}
+
 /// Whether the engine's answer says it has no distribution endpoint at all, rather than that
 /// the registry has no such image (Docker: 404 "manifest unknown", "… not found: manifest
 /// unknown"). Podman: "Path /v1.41/distribution/NAME/json is not supported", or the router's
@@ -44,30 +73,12 @@ pub(super) async fn registry_digest(
     let parsed = reference
         .parse::<Reference>()
         .map_err(|e| format!("`{reference}` is not an image reference: {e}"))?;
-    let client = Client::new(ClientConfig {
-        protocol: if plain_http {
-            ClientProtocol::HttpsExcept(vec![parsed.resolve_registry().to_string()])
-        } else {
-            ClientProtocol::Https
-        },
-        connect_timeout: Some(Duration::from_secs(5)),
-        read_timeout: Some(Duration::from_secs(30)),
-        ..Default::default()
-    });
-    let auth = match auth {
-        None => oci_client::secrets::RegistryAuth::Anonymous,
-        Some(RegistryAuth::Password { username, password }) => {
-            oci_client::secrets::RegistryAuth::Basic(username.clone(), password.clone())
-        }
-        // An identity token is for the engine's token exchange, which oci-client does not do.
-        Some(RegistryAuth::IdentityToken(_)) => {
-            return Err(
-                "unauthorized: the credentials for this registry are an identity \
-                        token, which robodev cannot use without the engine"
-                    .to_string(),
-            );
-        }
-    };
+    let client = client(parsed.resolve_registry(), plain_http);
+    let auth = oci_credentials(auth).ok_or_else(|| {
+        "unauthorized: the credentials for this registry are an identity token, which robodev \
+         cannot use without the engine"
+            .to_string()
+    })?;
     let digest = client
         .fetch_manifest_digest(&parsed, &auth)
         .await

@@ -68,6 +68,9 @@ pub struct VolumePlan {
     pub labels: BTreeMap<String, String>,
 }
 
+/// The source name of the environment's ccache volume (the engine's: `CONTAINER-ccache`).
+pub const CCACHE_VOLUME: &str = "ccache";
+
 /// The engine's name for a profile's volume: one per environment (prefixed with the
 /// container's name), or the name as written when it is `shared`.
 pub fn volume_name(container: &str, source: &str, shared: bool) -> String {
@@ -402,7 +405,13 @@ pub fn base(
         // colcon's CMake builds go through ccache (CMake reads these variables), into a
         // volume of this environment, so a clean rebuild of the workspace is fast.
         add_volume(
-            &mut plan, profile, workspace, "ccache", CCACHE_DIR, false, false,
+            &mut plan,
+            profile,
+            workspace,
+            CCACHE_VOLUME,
+            CCACHE_DIR,
+            false,
+            false,
         );
         plan.env.insert("CCACHE_DIR".into(), CCACHE_DIR.into());
         for var in ["CMAKE_C_COMPILER_LAUNCHER", "CMAKE_CXX_COMPILER_LAUNCHER"] {
