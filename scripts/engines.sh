@@ -426,12 +426,20 @@ down_one() {
     for ((i = 0; i < 60; i++)); do alive "$pid" || break; sleep 0.5; done
     alive "$pid" && { log "$name did not stop in 30 s: killing it"; kill -KILL "$pid" 2>/dev/null || true; sleep 1; }
   fi
-  # Engine helpers left in its mount namespace (a managed containerd, shims, conmon).
+  # Engine helpers left in its mount namespace (a managed containerd, shims, conmon). A dead
+  # engine's namespace id can have been reused by another engine's new namespace (engines killed
+  # without `down`, then started again): a process is this engine's only when its command line
+  # also names this engine's own paths.
   if [ -n "$ns" ]; then
     for p in /proc/[0-9]*; do
       [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] || continue
       case "$(cat "$p/comm" 2>/dev/null)" in
-        dockerd|containerd*|conmon|podman|runc|docker-proxy|catatonit|docker-init) kill -KILL "${p#/proc/}" 2>/dev/null || true ;;
+        dockerd|containerd*|conmon|podman|runc|docker-proxy) ;;
+        *) continue ;;
+      esac
+      case "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" in
+        *"/robodev-engines/$name/"*|*"/robodev-engines/$name.sock"*|*"/robodev-$name/"*)
+          kill -KILL "${p#/proc/}" 2>/dev/null || true ;;
       esac
     done
   fi
@@ -506,7 +514,11 @@ main() {
       [ "$(id -u)" = 0 ] || die "run as root"
       local -a names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${DEFAULT_NAMES[@]}")
       local n; for n in "${names[@]}"; do check_name "$n"; done
-      for n in "${names[@]}"; do up_one "$n"; done ;;
+      for n in "${names[@]}"; do up_one "$n"; done
+      # Every one still answers once all are up (one start must never stop another).
+      for n in "${names[@]}"; do
+        answers "$n" || die "$n stopped answering after it started (log: $(log_of "$n"))"
+      done ;;
     down)
       [ "$(id -u)" = 0 ] || die "run as root"
       local -a names=("$@"); [ ${#names[@]} -gt 0 ] || mapfile -t names < <(running_names)
