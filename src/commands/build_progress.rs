@@ -59,6 +59,24 @@ impl BuildWatcher for BuildProgress {
         }
     }
 
+    /// BuildKit's end of a step: a cached step is one line; a step that ran gets its time.
+    fn done(&mut self, count: &str, instruction: &str, cached: bool, seconds: f64) {
+        let line = if cached {
+            format!("  [{count}] {} CACHED", plain(instruction))
+        } else {
+            format!("  [{count}] DONE {seconds:.1}s")
+        };
+        self.last_line = Instant::now();
+        match &self.bar {
+            Some(bar) if cached => {
+                bar.set_message(format!("[{count}] {} CACHED", plain(instruction)))
+            }
+            Some(_) => {}
+            None if self.ui.verbose => eprintln!("{line}"),
+            None => self.ui.info(line),
+        }
+    }
+
     fn line(&mut self, line: &str) {
         if self.ui.verbose {
             eprintln!("{}", plain(line));

@@ -9,10 +9,31 @@ use bollard::query_parameters::BuildImageOptions;
 use futures_util::StreamExt;
 use std::collections::VecDeque;
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
     pub no_cache: bool,
     pub pull: bool,
+    /// Build with the engine's classic builder even where it has BuildKit.
+    pub classic: bool,
+    /// Contact no registry: not even for the team's build cache.
+    pub offline: bool,
+    /// The values of the plan's build secrets (read by the command layer, where the profile
+    /// says they are).
+    pub secrets: SecretValues,
+    /// The user's ssh agent socket, forwarded to the steps that mount it (`ssh: true`).
+    pub ssh_agent: Option<std::path::PathBuf>,
+}
+
+/// Build secrets' values by id; never printed (`Debug` shows the ids only).
+#[derive(Clone, Default)]
+pub struct SecretValues(pub std::sync::Arc<Vec<(String, Vec<u8>)>>);
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(id, _)| id))
+            .finish()
+    }
 }
 
 /// Whoever shows a build's progress.
@@ -21,6 +42,9 @@ pub trait BuildWatcher {
     fn start(&mut self, tag: &str);
     /// A Dockerfile step began: `count` is "3/9", `instruction` the step's text.
     fn step(&mut self, count: &str, instruction: &str);
+    /// A step ended (BuildKit says so; the classic builder does not): `cached` when its layer
+    /// came from the cache, `seconds` how long it ran.
+    fn done(&mut self, _count: &str, _instruction: &str, _cached: bool, _seconds: f64) {}
     /// A line of the build's output.
     fn line(&mut self, line: &str);
     /// Called every few seconds while the build runs, output or not.
@@ -36,7 +60,7 @@ pub enum BuildOutput {
     Built,
 }
 
-const TAIL_LINES: usize = 25;
+pub(super) const TAIL_LINES: usize = 25;
 
 impl BollardEngine {
     pub async fn image_exists(&self, tag: &str) -> Result<bool> {
@@ -58,20 +82,94 @@ impl BollardEngine {
         if !opts.no_cache && !opts.pull && self.image_exists(&plan.tag).await? {
             return Ok(BuildOutput::UpToDate);
         }
+        let builder = self.builder_for(plan, &opts).await?;
         watcher.start(&plan.tag);
-        let result = self.build(plan, opts, watcher).await;
+        let result = match builder {
+            Builder::BuildKit => {
+                let dockerfile = plan
+                    .cache_mount_dockerfile
+                    .as_ref()
+                    .unwrap_or(&plan.dockerfile);
+                self.build_with_buildkit(plan, dockerfile, opts, watcher)
+                    .await
+            }
+            Builder::Classic { cache_mounts } => {
+                let dockerfile = match &plan.cache_mount_dockerfile {
+                    Some(mounts) if cache_mounts => mounts,
+                    _ => &plan.dockerfile,
+                };
+                self.build(plan, dockerfile, opts, watcher).await
+            }
+        };
         watcher.finish();
         result.map(|()| BuildOutput::Built)
+    }
+
+    /// Which builder builds `plan` here: BuildKit where the engine has it (unless asked for
+    /// the classic one); else the engine's classic API, with the cache-mount Dockerfile only
+    /// on Podman, whose buildah reads `RUN --mount=type=cache` itself (Docker's classic
+    /// builder refuses it).
+    async fn builder_for(&self, plan: &ImagePlan, opts: &BuildOptions) -> Result<Builder> {
+        let facts = self.facts().await?;
+        // robodev's BuildKit session does not speak TLS yet: an engine reached over TLS builds
+        // with its classic builder (and without secrets or ssh).
+        let over_tls = self.endpoint.transport == crate::facts::endpoint::Transport::Tcp
+            && self.endpoint.tls.is_some();
+        if facts.buildkit && !opts.classic && !over_tls {
+            return Ok(Builder::BuildKit);
+        }
+        if !plan.secrets.is_empty() || plan.ssh {
+            let mut needs: Vec<String> = Vec::new();
+            if !plan.secrets.is_empty() {
+                let ids: Vec<&str> = plan.secrets.iter().map(|s| s.id.as_str()).collect();
+                needs.push(format!("build secrets ({})", ids.join(", ")));
+            }
+            if plan.ssh {
+                needs.push("ssh forwarding (`ssh: true`)".into());
+            }
+            let engine = match &facts.podman {
+                Some(v) => format!("Podman {v}"),
+                None => format!("Docker {}", facts.server_version),
+            };
+            return Err(Error::Engine {
+                action: format!("cannot build {}", plan.tag),
+                message: format!(
+                    "the profile's {} need BuildKit, and {} builds {}",
+                    needs.join(" and "),
+                    engine,
+                    if opts.classic {
+                        "with its classic builder here (--classic-builder)"
+                    } else {
+                        "without it"
+                    }
+                ),
+                help: Some(
+                    "build on a Docker engine (Docker 18.09 or later), where robodev builds with                      BuildKit"
+                        .into(),
+                ),
+            });
+        }
+        // Podman 4.3's buildah (Debian bookworm) hung on the apt step's locked cache mounts
+        // here; Podman 5 builds them.
+        let podman_major = facts
+            .podman
+            .as_deref()
+            .and_then(|v| v.split('.').next())
+            .and_then(|m| m.parse::<u32>().ok());
+        Ok(Builder::Classic {
+            cache_mounts: podman_major.is_some_and(|m| m >= 5),
+        })
     }
 
     async fn build(
         &self,
         plan: &ImagePlan,
+        dockerfile: &str,
         opts: BuildOptions,
         watcher: &mut dyn BuildWatcher,
     ) -> Result<()> {
-        let context =
-            pack_context(plan).map_err(|e| Error::io("cannot pack the build context", e))?;
+        let context = pack_context(plan, dockerfile)
+            .map_err(|e| Error::io("cannot pack the build context", e))?;
         let options = BuildImageOptions {
             t: Some(plan.tag.clone()),
             nocache: opts.no_cache,
@@ -88,17 +186,11 @@ impl BollardEngine {
         let mut stream = self.docker.build_image(options, None, Some(body));
 
         let mut log = StreamLog::default();
-        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut ticks = ticker();
         loop {
-            let item = tokio::select! {
-                item = stream.next() => item,
-                _ = ticks.tick() => {
-                    watcher.tick();
-                    continue;
-                }
+            let Some(item) = next_or_tick(&mut stream, &mut ticks, watcher).await else {
+                break;
             };
-            let Some(item) = item else { break };
             let info = match item {
                 Ok(info) => info,
                 Err(bollard::errors::Error::DockerStreamError { error }) => {
@@ -113,13 +205,45 @@ impl BollardEngine {
             let Some(text) = info.stream else { continue };
             for line in text.lines() {
                 if let Some((count, instruction)) = log.take(line) {
-                    watcher.step(count, instruction);
+                    watcher.step(count, &without_mounts(instruction));
                 }
                 watcher.line(line);
             }
         }
         Ok(())
     }
+}
+
+/// An instruction as a person reads it: without its `--mount=…` flags (the cache mounts robodev
+/// adds say nothing about the step) and with runs of blanks as one.
+pub(super) fn shown(instruction: &str) -> String {
+    let mut words = instruction.split_whitespace().peekable();
+    let mut out: Vec<&str> = words.next().into_iter().collect();
+    while words.peek().is_some_and(|w| w.starts_with("--mount=")) {
+        words.next();
+    }
+    out.extend(words);
+    out.join(" ")
+}
+
+/// buildah's step lines show an instruction as written: without the cache mounts when it has
+/// them, else exactly so.
+fn without_mounts(instruction: &str) -> std::borrow::Cow<'_, str> {
+    if instruction.contains("--mount=") {
+        std::borrow::Cow::Owned(shown(instruction))
+    } else {
+        std::borrow::Cow::Borrowed(instruction)
+    }
+}
+
+/// Which of the engine's builders a build goes through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Builder {
+    BuildKit,
+    /// `cache_mounts`: the builder reads `RUN --mount=type=cache` (Podman 5's buildah).
+    Classic {
+        cache_mounts: bool,
+    },
 }
 
 /// What a build keeps of its output: the step it is at and that step's last lines.
@@ -145,7 +269,7 @@ impl StreamLog {
         let step = step_line(line);
         match step {
             Some((count, instruction)) => {
-                self.step = format!("{count} : {instruction}");
+                self.step = format!("{count} : {}", without_mounts(instruction));
                 self.tail.clear();
             }
             None if !line.trim().is_empty() => {
@@ -193,10 +317,34 @@ fn from_image(instruction: &str) -> Option<&str> {
     words.find(|w| !w.starts_with("--"))
 }
 
+/// The 5-second beat of a build's watcher while the engine says nothing (a long step).
+pub(super) fn ticker() -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    ticks
+}
+
+/// The build stream's next item; each beat of `ticks` before it comes, the watcher ticks.
+pub(super) async fn next_or_tick<S>(
+    stream: &mut S,
+    ticks: &mut tokio::time::Interval,
+    watcher: &mut dyn BuildWatcher,
+) -> Option<S::Item>
+where
+    S: futures_util::Stream + Unpin,
+{
+    loop {
+        tokio::select! {
+            item = stream.next() => return item,
+            _ = ticks.tick() => watcher.tick(),
+        }
+    }
+}
+
 /// The build context as an in-memory tar: the Dockerfile, the generated files and, for a
 /// deploy image, the workspace's files under `SOURCES_DIR/`. A source that changed since the
 /// plan hashed it fails the pack: the image would not be what its name says.
-fn pack_context(plan: &ImagePlan) -> std::io::Result<Vec<u8>> {
+pub(super) fn pack_context(plan: &ImagePlan, dockerfile: &str) -> std::io::Result<Vec<u8>> {
     use sha2::{Digest, Sha256};
     let mut builder = tar::Builder::new(Vec::new());
     let add = |builder: &mut tar::Builder<Vec<u8>>, name: &str, content: &[u8], mode: u32| {
@@ -207,12 +355,7 @@ fn pack_context(plan: &ImagePlan) -> std::io::Result<Vec<u8>> {
         header.set_cksum();
         builder.append_data(&mut header, name, content)
     };
-    add(
-        &mut builder,
-        "Dockerfile",
-        plan.dockerfile.as_bytes(),
-        0o644,
-    )?;
+    add(&mut builder, "Dockerfile", dockerfile.as_bytes(), 0o644)?;
     for file in plan.context_files() {
         let mode = if file.executable { 0o755 } else { 0o644 };
         add(&mut builder, file.name, file.content.as_bytes(), mode)?;
@@ -244,7 +387,12 @@ fn pack_context(plan: &ImagePlan) -> std::io::Result<Vec<u8>> {
 }
 
 /// The error of a failed build; `step` is "3/9 : RUN …" (or "(before the first step)").
-fn build_failure(plan: &ImagePlan, step: &str, message: String, tail: VecDeque<String>) -> Error {
+pub(super) fn build_failure(
+    plan: &ImagePlan,
+    step: &str,
+    message: String,
+    tail: VecDeque<String>,
+) -> Error {
     let from = step.split_once(" : ").and_then(|(_, i)| from_image(i));
     if from.is_some()
         || message.contains("pull access denied")
@@ -271,8 +419,9 @@ fn build_failure(plan: &ImagePlan, step: &str, message: String, tail: VecDeque<S
 /// What to do about a base image the engine does not have.
 pub fn base_image_help(base: &str) -> String {
     let mut help = format!(
-        "pull it while online (`docker pull {base}`), or set `base_image:` to an image you have \
-         (`docker image ls`)"
+        "build again with its registry reachable (the build pulls {base}; no docker CLI is \
+         needed), load it from a bundle made where it exists (`robodev save` there, `robodev \
+         load FILE` here), or set `base_image:` to an image this engine has"
     );
     // The debian profile's base is made locally, not pulled.
     if base == "debian:bookworm" {
@@ -291,6 +440,10 @@ mod tests {
         ImagePlan {
             profile: "ws".into(),
             dockerfile: String::new(),
+            cache_mount_dockerfile: None,
+            secrets: Vec::new(),
+            ssh: false,
+            registry_cache: None,
             context: Default::default(),
             build_args: Default::default(),
             platform: None,
@@ -409,9 +562,11 @@ mod tests {
                     message.starts_with("the base image robodev-test/does-not-exist:1 is not"),
                     "{message}"
                 );
+                let help = help.unwrap();
                 assert!(
-                    help.unwrap()
-                        .contains("docker pull robodev-test/does-not-exist:1")
+                    help.contains("the build pulls robodev-test/does-not-exist:1")
+                        && !help.contains("docker pull"),
+                    "{help}"
                 );
             }
             other => panic!("not the base image's error: {other:?}"),

@@ -140,7 +140,10 @@ impl BollardEngine {
                     Some(uid) => uid != 0,
                     None => crate::facts::engine::podman_store_is_a_users(&root_dir),
                 };
+        let os = info.os_type.clone().unwrap_or_else(|| "linux".into());
+        let buildkit = crate::facts::engine::has_buildkit(podman.is_some(), &api_version, &os);
         Ok(EngineFacts {
+            buildkit,
             podman,
             rootless,
             server_version: info.server_version.unwrap_or_default(),

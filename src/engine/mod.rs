@@ -4,6 +4,9 @@
 
 mod archive;
 mod build;
+mod build_cache;
+mod build_session;
+mod buildkit;
 mod chosen;
 mod connection;
 mod container_files;
@@ -17,7 +20,8 @@ mod seam;
 mod ssh;
 mod stdio;
 
-pub use build::{BuildOptions, BuildOutput, BuildWatcher, base_image_help};
+pub use build::{BuildOptions, BuildOutput, BuildWatcher, SecretValues, base_image_help};
+pub use build_cache::BuildCacheUsage;
 pub use chosen::{current_endpoint, use_host};
 pub use connection::BollardEngine;
 pub use containers::{Captured, ContainerState, LabelledImage, ManagedContainer, Output};

@@ -346,7 +346,12 @@ impl BollardEngine {
                 repo_digests: i.repo_digests.unwrap_or_default(),
                 tags: i.repo_tags.unwrap_or_default(),
                 size: i.size.unwrap_or_default(),
-                created: i.created.unwrap_or_default(),
+                // bollard parses it (chrono, which its BuildKit support needs); shown as
+                // Go writes it.
+                created: i
+                    .created
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string())
+                    .unwrap_or_default(),
             })),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(api_error(&action, e)),

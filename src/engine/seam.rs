@@ -12,6 +12,7 @@
 //! through a fake implementation of the same traits.
 
 use super::build::{BuildOptions, BuildOutput, BuildWatcher};
+use super::build_cache::BuildCacheUsage;
 use super::connection::BollardEngine;
 use super::containers::{Captured, ContainerState, LabelledImage, ManagedContainer, Output};
 use super::history::HistoryEntry;
@@ -135,6 +136,14 @@ pub trait ImageStore {
     ) -> Result<u64>;
     /// Load an archive; the ids the engine says it loaded (possibly none: Podman says names).
     async fn load_archive(&self, body: ArchiveStream) -> Result<Vec<String>>;
+    /// robodev's cache mounts in the engine's BuildKit cache (none where there is no BuildKit).
+    async fn build_cache(&self) -> Result<BuildCacheUsage> {
+        Ok(BuildCacheUsage::default())
+    }
+    /// Prune these build-cache records; the bytes reclaimed.
+    async fn prune_build_cache(&self, _ids: &[String]) -> Result<u64> {
+        Ok(0)
+    }
 }
 
 /// An engine: its runtime and its image store, and where it is.
@@ -305,5 +314,11 @@ impl ImageStore for BollardEngine {
     }
     async fn load_archive(&self, body: ArchiveStream) -> Result<Vec<String>> {
         BollardEngine::load_archive(self, body).await
+    }
+    async fn build_cache(&self) -> Result<BuildCacheUsage> {
+        BollardEngine::build_cache(self).await
+    }
+    async fn prune_build_cache(&self, ids: &[String]) -> Result<u64> {
+        BollardEngine::prune_build_cache(self, ids).await
     }
 }

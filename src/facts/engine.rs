@@ -16,6 +16,11 @@ pub struct EngineFacts {
     pub rootless: bool,
     /// Registries the engine reaches without TLS (`insecure-registries`, by `host:port`).
     pub insecure_registries: Vec<String>,
+    /// The engine builds with BuildKit through its API (`/build?version=2` and a `/session`):
+    /// Docker on Linux from API 1.39 (18.09), whatever its default builder. Podman's
+    /// compatible API has neither: it builds with buildah. (No serde default: facts kept by an
+    /// older robodev, without it, are read again from the engine.)
+    pub buildkit: bool,
 }
 
 /// The OCI name of an architecture as the engine reports it (`x86_64` → `amd64`).
@@ -47,6 +52,13 @@ pub fn podman_store_is_a_users(docker_root_dir: &str) -> bool {
     !docker_root_dir.is_empty() && !docker_root_dir.starts_with("/var/lib/containers")
 }
 
+/// Whether an engine of this kind, API version and OS builds with BuildKit through its API.
+/// Docker's `/_ping` says which builder it *prefers* (`Builder-Version: 1` on 20.10 even though
+/// BuildKit is there); what counts is that `/session` and `version=2` exist.
+pub fn has_buildkit(podman: bool, api_version: &str, os: &str) -> bool {
+    !podman && os == "linux" && api_at_least(api_version, 1, 39)
+}
+
 pub fn api_at_least(version: &str, major: u32, minor: u32) -> bool {
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
@@ -64,6 +76,18 @@ mod tests {
         ));
         assert!(!podman_store_is_a_users("/var/lib/containers/storage"));
         assert!(!podman_store_is_a_users(""));
+    }
+
+    #[test]
+    fn buildkit_is_dockers_on_linux_from_api_1_39() {
+        assert!(has_buildkit(false, "1.41", "linux"));
+        assert!(has_buildkit(false, "1.45", "linux"));
+        assert!(!has_buildkit(false, "1.38", "linux"));
+        assert!(
+            !has_buildkit(true, "1.41", "linux"),
+            "Podman builds with buildah"
+        );
+        assert!(!has_buildkit(false, "1.41", "windows"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod host;
 pub mod machine_files;
 pub mod machine_report;
 pub mod package_xml;
+pub mod secrets;
 pub mod sources;
 pub mod workspace;
 

@@ -7,6 +7,7 @@ use super::render::Renderer;
 use super::user::ContainerUser;
 use crate::error::Result;
 use crate::facts::sources::SourceFile;
+use crate::profile::secrets::{BuildSecret, SecretUse};
 use crate::profile::{MountSpec, Profile, Shell};
 use serde::Serialize;
 use serde_json::json;
@@ -24,6 +25,11 @@ pub const CCACHE_DIR: &str = "/ccache";
 pub struct ImagePlan {
     pub profile: String,
     pub dockerfile: String,
+    /// The same Dockerfile with BuildKit cache mounts (apt's lists and archives, pip's cache,
+    /// ccache) for builders that read them; `None` when it would be the same text. Not part of
+    /// the hash: a cache mount is never part of the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_mount_dockerfile: Option<String>,
     /// Files sent as the build context besides the Dockerfile, by name.
     pub context: BTreeMap<String, String>,
     pub build_args: BTreeMap<String, String>,
@@ -40,7 +46,21 @@ pub struct ImagePlan {
     /// Workspace files sent with the context (deploy images only), under `SOURCES_DIR/`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sources: Option<SourceTree>,
+    /// The build secrets its Dockerfile mounts: ids and where their values are (never the
+    /// values). Only BuildKit builds such a Dockerfile.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<BuildSecret>,
+    /// Its pip steps get the user's ssh agent (`ssh: true`) and their `~/.ssh/known_hosts`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ssh: bool,
+    /// `REGISTRY/NAMESPACE/NAME:buildcache`, the team's build cache (an image with BuildKit's
+    /// inline cache, which `robodev push` publishes), when the profile has a registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry_cache: Option<String>,
 }
+
+/// The tag `robodev push` gives the build cache beside the image's own.
+pub const BUILD_CACHE_TAG: &str = "buildcache";
 
 /// Files of a directory on this machine that a build's context carries.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -139,7 +159,9 @@ pub fn plan_image(
         "deps_apt": deps.apt,
         "deps_pip": deps.pip,
     });
-    let dockerfile = renderer.render("Dockerfile.j2", &context_vars)?;
+    let (dockerfile, cache_mount_dockerfile) =
+        render_dockerfiles(renderer, "Dockerfile.j2", context_vars.clone(), profile)?;
+    let context_vars = with_cache_mounts(context_vars, profile, false);
     let mut context = BTreeMap::new();
     context.insert(
         "robodev-entrypoint".to_string(),
@@ -157,13 +179,69 @@ pub fn plan_image(
         build_args.insert("ROBODEV_GID".to_string(), user.gid.to_string());
     }
 
-    Ok(finish(
+    let mut plan = finish(
         profile,
         &repository(profile),
         dockerfile,
         context,
         build_args,
-    ))
+    );
+    plan.cache_mount_dockerfile = cache_mount_dockerfile;
+    Ok(plan)
+}
+
+/// A template's Dockerfile twice: as every builder reads it (no cache mounts; this text is
+/// hashed, and `generate` writes it), and with BuildKit cache mounts (`None` when the same).
+pub(super) fn render_dockerfiles(
+    renderer: &Renderer,
+    template: &str,
+    vars: serde_json::Value,
+    profile: &Profile,
+) -> Result<(String, Option<String>)> {
+    let plain = renderer.render(template, &with_cache_mounts(vars.clone(), profile, false))?;
+    let mounts = renderer.render(template, &with_cache_mounts(vars, profile, true))?;
+    Ok(if mounts == plain {
+        (plain, None)
+    } else {
+        (plain, Some(mounts))
+    })
+}
+
+/// `vars` with `cache_mounts` and `cache_id`: the prefix of the cache mounts' ids. One cache per
+/// distro and platform: apt's lists of one release would be pruned by another's `apt-get
+/// update`. Made of `[a-z0-9-]` only, whatever the profile says.
+pub(super) fn with_cache_mounts(
+    mut vars: serde_json::Value,
+    profile: &Profile,
+    on: bool,
+) -> serde_json::Value {
+    let key = format!(
+        "robodev-{}-{}",
+        profile.distro.name,
+        profile.platform.as_deref().unwrap_or("native")
+    );
+    let id: String = key
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let secrets = |used: SecretUse| -> Vec<&str> {
+        profile
+            .secrets
+            .iter()
+            .filter(|s| s.used_for == used)
+            .map(|s| s.id.as_str())
+            .collect()
+    };
+    if let Some(map) = vars.as_object_mut() {
+        map.insert("cache_mounts".into(), json!(on));
+        map.insert("cache_id".into(), json!(id));
+        map.insert("apt_secrets".into(), json!(secrets(SecretUse::Apt)));
+        map.insert("pip_secrets".into(), json!(secrets(SecretUse::Pip)));
+        map.insert("apt_repositories".into(), json!(profile.apt_repositories));
+        map.insert("ssh".into(), json!(profile.ssh));
+    }
+    vars
 }
 
 /// The image of `rosdep resolve`: the environment's base, tooling and ROS layers (the same
@@ -181,14 +259,17 @@ pub fn plan_resolver_image(
         "ros_packages": profile.ros_packages,
         "rosdep_package": profile.distro.rosdep_package,
     });
-    let dockerfile = renderer.render("resolver.j2", &vars)?;
-    Ok(finish(
+    let (dockerfile, cache_mount_dockerfile) =
+        render_dockerfiles(renderer, "resolver.j2", vars, profile)?;
+    let mut plan = finish(
         profile,
         &format!("robodev/{}-resolver", profile.name),
         dockerfile,
         BTreeMap::new(),
         BTreeMap::new(),
-    ))
+    );
+    plan.cache_mount_dockerfile = cache_mount_dockerfile;
+    Ok(plan)
 }
 
 /// Hash, tag and label a rendered image.
@@ -238,6 +319,7 @@ pub(super) fn finish_with_sources(
     ImagePlan {
         profile: profile.name.clone(),
         dockerfile,
+        cache_mount_dockerfile: None,
         context,
         build_args,
         platform: profile.platform.clone(),
@@ -247,6 +329,13 @@ pub(super) fn finish_with_sources(
         repository: repository.to_string(),
         labels,
         sources,
+        secrets: profile.secrets.clone(),
+        ssh: profile.ssh,
+        registry_cache: profile
+            .registry
+            .as_ref()
+            .filter(|r| repository.starts_with(&format!("{r}/")))
+            .map(|_| format!("{repository}:{BUILD_CACHE_TAG}")),
     }
 }
 
@@ -469,6 +558,10 @@ mod tests {
     #[test]
     fn base_images_are_the_from_lines_that_name_no_stage() {
         let plan = ImagePlan {
+            secrets: Vec::new(),
+            ssh: false,
+            registry_cache: None,
+            cache_mount_dockerfile: None,
             profile: "p".into(),
             dockerfile: "FROM --platform=linux/arm64 a:1 AS build\nRUN x\nFROM b:2\n\
                          COPY --from=build /x /x\nFROM build AS again\nFROM a:1\n"

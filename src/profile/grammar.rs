@@ -64,6 +64,16 @@ pub fn pip_requirement(s: &str) -> Result<(), String> {
     {
         return Err(err());
     }
+    if let Some(url) = rest.strip_prefix(" @ ") {
+        // A URL with credentials is not repeated in the message.
+        return git_requirement_url(url).map_err(|m| {
+            if has_credentials(url) {
+                m
+            } else {
+                format!("`{s}`: {m}")
+            }
+        });
+    }
     if let Some(after) = rest.strip_prefix('[') {
         let close = after.find(']').ok_or_else(err)?;
         let extras = &after[..close];
@@ -97,6 +107,37 @@ pub fn pip_requirement(s: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A PEP 508 direct reference robodev accepts: `git+ssh://[USER@]HOST[:PORT]/PATH[@REF]` or
+/// `git+https://HOST/PATH[@REF]` — a user name but never a password or token (a token belongs
+/// in a build secret), and only the characters such a URL needs.
+fn git_requirement_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("git+ssh://")
+        .or_else(|| url.strip_prefix("git+https://"))
+        .ok_or("a direct reference is `NAME @ git+ssh://…` or `NAME @ git+https://…`")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority
+        .split_once('@')
+        .is_some_and(|(user, _)| user.contains(':'))
+    {
+        return Err(
+            "the git URL carries a password or token, which would be written into the image \
+             (and robodev repeats no secret): use `ssh: true` and your ssh agent instead"
+                .into(),
+        );
+    }
+    let ok = !authority.is_empty()
+        && rest.contains('/')
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~:/@+".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err("not a git URL robodev accepts".into())
+    }
 }
 
 /// POSIX-portable environment variable name.

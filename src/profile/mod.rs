@@ -13,6 +13,7 @@ pub mod model;
 pub mod name;
 pub mod raw;
 pub mod search;
+pub mod secrets;
 pub mod sourced;
 pub mod validate;
 pub mod yaml;

@@ -30,6 +30,9 @@ const FIELDS: &[&str] = &[
     "version: 1\nextends: humble\ndevices: [{path: /dev/ttyUSB0, as: VALUE, optional: true}]\n",
     "version: 1\nextends: humble\nhotplug: [VALUE]\n",
     "version: 1\nextends: humble\nsecurity: {cap_drop: [VALUE]}\n",
+    "version: 1\nextends: humble\napt_repositories: [VALUE]\n",
+    "version: 1\nextends: humble\nsecrets: [{id: VALUE, env: TEAM_AUTH, for: apt}]\n",
+    "version: 1\nextends: humble\nsecrets: [{id: team, env: VALUE, for: pip}]\npip: [numpy]\n",
 ];
 
 const INSTRUCTIONS: &[&str] = &[
@@ -117,6 +120,29 @@ fn check(template: &str, value: &str) {
         assert_eq!(keyword(g), keyword(b), "{value:?}");
         assert!(INSTRUCTIONS.contains(&keyword(g).as_str()), "{g}");
     }
+    // The Dockerfile with cache mounts (BuildKit, buildah) holds the value just as safely.
+    let mounts = |p: &robodev::plan::Plan| {
+        instructions(
+            p.image
+                .cache_mount_dockerfile
+                .as_ref()
+                .unwrap_or(&p.image.dockerfile),
+        )
+    };
+    let (got_m, base_m) = (mounts(&p), mounts(&plan(&baseline_profile)));
+    assert_eq!(got_m.len(), base_m.len(), "{value:?}: {got_m:?}");
+    for (g, b) in got_m.iter().zip(&base_m) {
+        let keyword = |s: &str| s.split_whitespace().next().unwrap_or("").to_string();
+        assert_eq!(keyword(g), keyword(b), "{value:?}");
+        if let (Some(g), Some(b)) = (g.strip_prefix("RUN "), b.strip_prefix("RUN ")) {
+            let words = shlex::split(g).unwrap_or_else(|| panic!("{value:?}: {g}"));
+            assert_eq!(
+                words.len(),
+                shlex::split(b).unwrap().len(),
+                "{value:?}: {g}"
+            );
+        }
+    }
     // Shell-level: every RUN line still splits into the same words around the value.
     for (g, b) in got
         .iter()
@@ -162,6 +188,9 @@ fn check(template: &str, value: &str) {
 
 fn safe_value(template: &str) -> &'static str {
     match template {
+        t if t.contains("apt_repositories") => "deb http://apt.example.com/ stable main",
+        t if t.contains("id: VALUE") => "team",
+        t if t.contains("secrets") => "TEAM_AUTH",
         t if t.contains("distro:") && !t.contains("variant") => "humble",
         t if t.contains("variant") => "ros-base",
         t if t.contains("base_image") => "ubuntu:22.04",
