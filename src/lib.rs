@@ -5,6 +5,8 @@
 //! - `profile/`  the YAML as written → a validated `Profile` (pure); `lockfile/` beside it owns
 //!   `robodev.lock`, what the images were made from
 //! - `facts/`    what is true of this host, this engine, this workspace (read once)
+//! - `sources/`  the workspace's other repositories (`.repos` files): what to do with each
+//!   (pure), and the user's own `git` that does it
 //! - `plan/`     profile + facts → image, container and exec plans; `plan/hardware/` holds one
 //!   file per hardware feature (pure, snapshot-tested)
 //! - `engine/`   executes a plan through the Docker Engine API; decides nothing itself
@@ -25,6 +27,7 @@ pub mod notice;
 pub mod paths;
 pub mod plan;
 pub mod profile;
+pub mod sources;
 pub mod suggest;
 pub mod text;
 pub mod ui;

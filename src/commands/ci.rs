@@ -170,9 +170,11 @@ pub async fn ci(s: &Session, pipeline: Pipeline, args: CiArgs) -> Result<i32> {
     let branch = args.branch.as_deref().map(branch_name).transpose()?;
     let mut jobs = Vec::new();
     let mut names = Vec::new();
+    let mut sources = true;
     for reference in references {
         let profile = s.profile(reference)?;
         names.push(profile.name.clone());
+        sources &= !profile.sources.is_empty();
         let platforms = if platforms_flag.is_empty() {
             vec![
                 profile
@@ -237,6 +239,7 @@ pub async fn ci(s: &Session, pipeline: Pipeline, args: CiArgs) -> Result<i32> {
         branch,
         runner_tags: tags.every,
         command,
+        sources,
     };
     notices.extend(ci::notices(&inputs));
     let text = match pipeline {

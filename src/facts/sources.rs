@@ -15,6 +15,9 @@ pub const ALWAYS_EXCLUDED: &[&str] = &[
     "install",
     "log",
     ".git",
+    // The version control of the repositories a `.repos` file put inside the workspace (a
+    // directory, or a submodule's `.git` file): their files are sources, their history is not.
+    "**/.git",
     ".robodev",
     ".devcontainer",
 ];
@@ -253,5 +256,29 @@ mod tests {
             .map(|f| f.path)
             .collect();
         assert_eq!(paths, [".dockerignore", "README", "src/a/CMakeLists.txt"]);
+    }
+
+    #[test]
+    fn imported_repositories_are_sent_without_their_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in [
+            "src/driver/package.xml",
+            "src/driver/.git/HEAD",
+            "src/driver/vendor/lib/.git",
+            "src/driver/vendor/lib/lib.c",
+        ] {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), f).unwrap();
+        }
+        let paths: Vec<String> = scan(root, &[])
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(
+            paths,
+            ["src/driver/package.xml", "src/driver/vendor/lib/lib.c"]
+        );
     }
 }

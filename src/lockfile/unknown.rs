@@ -16,8 +16,13 @@ pub(super) struct AsRead {
 }
 
 /// The sections of entries, and how deep their entries are: `dependencies.PROFILE`,
-/// `base.PROFILE`, `images.HASH.PLATFORM`.
-const SECTIONS: &[(&str, usize)] = &[("dependencies", 1), ("base", 1), ("images", 2)];
+/// `base.PROFILE`, `images.HASH.PLATFORM`, `sources.PATH`.
+const SECTIONS: &[(&str, usize)] = &[
+    ("dependencies", 1),
+    ("base", 1),
+    ("images", 2),
+    ("sources", 1),
+];
 
 /// Add to `written` (this robodev's rendering of the document) the fields it does not know of
 /// every entry that is as it was read.

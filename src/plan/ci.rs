@@ -44,6 +44,9 @@ pub struct CiInputs {
     pub runner_tags: Vec<String>,
     /// The command line that made the file, for its header.
     pub command: String,
+    /// Every profile names `.repos` files (`sources:`): a step imports their repositories at
+    /// the commits robodev.lock records, before anything is built.
+    pub sources: bool,
 }
 
 /// The runner a platform's job runs on, natively (no emulation in CI).
@@ -90,6 +93,12 @@ fn locked_flag(inputs: &CiInputs) -> &'static str {
 pub fn job_steps(inputs: &CiInputs) -> Vec<(&'static str, String)> {
     let locked = locked_flag(inputs);
     let mut steps = Vec::new();
+    if inputs.sources {
+        steps.push((
+            "The workspace's repositories (.repos files) at their locked commits",
+            format!("robodev sources import{locked} --profile \"$PROFILE\""),
+        ));
+    }
     if inputs.locked {
         steps.push((
             "Check robodev.lock against the package.xml files",

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["error", "suggest", "paths", "notice", "files", "text"],
     &["profile", "lockfile", "bundle"],
-    &["facts"],
+    &["facts", "sources"],
     &["plan"],
     &["engine"],
     &["ui", "cli"],
