@@ -38,6 +38,14 @@ command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 # Remote engines: sshd for an engine "on another machine", openssl for TLS certificates, Podman.
 [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
+# Multi-repo workspaces (tests/engine/sources.rs): git (its daemon serves the test's
+# repositories), the ssh agent, and Debian's vcstool as the reference for `.repos` files.
+command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+command -v ssh-agent >/dev/null 2>&1 || need_pkgs+=(openssh-client)
+# The build-secrets test's private apt repository: a package built and indexed here.
+command -v dpkg-scanpackages >/dev/null 2>&1 || need_pkgs+=(dpkg-dev)
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+command -v vcs >/dev/null 2>&1 || need_pkgs+=(vcstool)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
 command -v podman >/dev/null 2>&1 || need_pkgs+=(podman)
 [ -x /usr/libexec/podman/catatonit ] || need_pkgs+=(catatonit)

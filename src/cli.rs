@@ -70,6 +70,10 @@ pub struct BuildFlags {
     /// Never contact the registry (build what is missing)
     #[arg(long)]
     pub offline: bool,
+    /// Build with the engine's classic builder even where it has BuildKit (no cache mounts,
+    /// secrets or ssh there)
+    #[arg(long)]
+    pub classic_builder: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,7 +181,7 @@ pub enum Command {
     },
     /// Remove robodev's images that no container and no known profile uses any more
     #[command(
-        after_help = "Examples:\n  robodev clean --dry-run\n  robodev clean --all      also images other users built on this engine"
+        after_help = "Examples:\n  robodev clean --dry-run\n  robodev clean --all      also images other users built on this engine\n  robodev clean --build-cache   also robodev's apt/pip/ccache build cache"
     )]
     Clean {
         /// Only list what would be removed
@@ -189,6 +193,9 @@ pub enum Command {
         /// Print JSON (stable field names) instead of text
         #[arg(long)]
         json: bool,
+        /// Also prune robodev's BuildKit cache (its apt, pip and ccache cache mounts)
+        #[arg(long)]
+        build_cache: bool,
     },
     /// List the profiles robodev can find (workspace, user, built-in)
     #[command(after_help = "Example:\n  robodev profiles --json")]
@@ -223,8 +230,9 @@ pub enum Command {
         /// Replace files that robodev did not write
         #[arg(long)]
         force: bool,
-        /// Write the deploy image's multistage Dockerfile instead (to .robodev/deploy/)
-        #[arg(long, conflicts_with = "output")]
+        /// Write the deploy image's multistage Dockerfile instead (to .robodev/deploy/, or
+        /// -o DIR inside the workspace: the workspace root is its build context)
+        #[arg(long)]
         deploy: bool,
     },
     /// The workspace compiled into a slim runtime image for the robot (the profile's `deploy:`)
@@ -248,6 +256,10 @@ pub enum Command {
     /// CI pipelines that build the environment and run `robodev test`
     #[command(subcommand)]
     Ci(CiCommand),
+    /// The workspace's other repositories, named by the profile's vcstool `.repos` files:
+    /// cloned with your own git, their commits pinned in robodev.lock
+    #[command(subcommand)]
+    Sources(SourcesCommand),
     /// Build if needed and push the image to the profile's registry; record its digest in
     /// robodev.lock so teammates and CI pull exactly it
     #[command(
@@ -585,6 +597,70 @@ pub enum ExportCommand {
 pub enum DeviceChoice {
     Omit,
     Privileged,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SourcesProfile {
+    /// Profile name or path (default: the workspace's robodev.yaml)
+    #[arg(long, short = 'p', value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Clone the repositories that are missing and check out the commits robodev.lock records
+    /// (the `.repos` file's version where it records none, which is then recorded); clones with
+    /// changes, local commits or another remote are left alone
+    #[command(
+        after_help = "Examples:\n  robodev sources import\n  robodev sources import --locked   in CI: fail when robodev.lock does not record every repository"
+    )]
+    Import {
+        #[command(flatten)]
+        profile: SourcesProfile,
+        /// Fail when robodev.lock does not record every repository as the `.repos` files
+        /// name it, and record nothing (for CI)
+        #[arg(long)]
+        locked: bool,
+    },
+    /// Each repository: its locked commit, the commit checked out, its branch, changes,
+    /// ahead/behind, missing
+    #[command(after_help = "Examples:\n  robodev sources status\n  robodev sources status --json")]
+    Status {
+        #[command(flatten)]
+        profile: SourcesProfile,
+        /// Print JSON (stable field names) instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move repositories to what their `.repos` file names now (a branch's tip) and record the
+    /// new commits
+    #[command(
+        after_help = "Examples:\n  robodev sources update                  every repository\n  robodev sources update src/driver\n  robodev sources update --locked         in CI: fail when robodev.lock and the .repos files disagree"
+    )]
+    Update {
+        #[command(flatten)]
+        profile: SourcesProfile,
+        /// Only these repositories (their paths)
+        #[arg(value_name = "PATH")]
+        paths: Vec<String>,
+        /// Change nothing: fail when robodev.lock and the `.repos` files disagree (for CI)
+        #[arg(long, conflicts_with = "paths")]
+        locked: bool,
+    },
+    /// Write a `.repos` file of what is checked out, which `vcs import` reads back
+    #[command(
+        after_help = "Examples:\n  robodev sources export --exact > pinned.repos\n  vcs import src < pinned.repos"
+    )]
+    Export {
+        #[command(flatten)]
+        profile: SourcesProfile,
+        /// Every repository by its commit (otherwise by its branch, where it is on one)
+        #[arg(long)]
+        exact: bool,
+        /// Write to this file instead of standard output
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,6 +15,9 @@ pub enum Level {
     Detail,
     /// Something will not work as asked, but nothing stops.
     Warning,
+    /// A decision shown the first time this machine's user meets it, a detail (-v) after:
+    /// the same words on every command are noise (the user and machine of a remote engine).
+    Once,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -33,6 +36,12 @@ impl Notice {
     pub fn detail(text: impl Into<String>) -> Notice {
         Notice {
             level: Level::Detail,
+            text: text.into(),
+        }
+    }
+    pub fn once(text: impl Into<String>) -> Notice {
+        Notice {
+            level: Level::Once,
             text: text.into(),
         }
     }

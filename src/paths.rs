@@ -20,6 +20,22 @@ fn expand_home_in(path: &str, home: &Path) -> PathBuf {
     }
 }
 
+/// `path` with `.` and `..` resolved as written (no file system access: a link is not
+/// followed), for comparing an absolute path with another.
+pub fn normalized(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// `path` with `~` expanded, and joined to `base` when it is relative.
 pub fn resolve_against(base: &Path, path: &str) -> PathBuf {
     let home = expand_home("~");

@@ -12,32 +12,84 @@ use crate::lockfile::{LOCK_FILE, LockFile};
 use crate::profile::Profile;
 use crate::ui::shown_path;
 
-/// Whether robodev.lock pins `profile`'s base image as the profile names it now. With no lock
-/// file at all nothing is expected; a profile that writes its own `@sha256:` needs no pin.
+/// The base images robodev.lock pins for a profile: the development image's, and its deploy
+/// image's runtime stage's when the profile has `deploy:`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Base {
+    Development,
+    DeployRuntime,
+}
+
+impl Base {
+    const ALL: [Base; 2] = [Base::Development, Base::DeployRuntime];
+
+    /// The image the profile names for this base now (`None`: it has none).
+    fn image(self, profile: &Profile) -> Option<&str> {
+        match self {
+            Base::Development => Some(&profile.base_image),
+            Base::DeployRuntime => profile.deploy.as_ref().map(|d| d.base.as_str()),
+        }
+    }
+
+    fn locked(self, lock: &LockFile, profile: &str) -> Option<LockedBase> {
+        match self {
+            Base::Development => lock.base(profile),
+            Base::DeployRuntime => lock.deploy_base(profile),
+        }
+        .cloned()
+    }
+
+    fn set(self, lock: &mut LockFile, profile: &str, base: LockedBase) {
+        match self {
+            Base::Development => lock.set_base(profile, base),
+            Base::DeployRuntime => lock.set_deploy_base(profile, base),
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Base::Development => "base image",
+            Base::DeployRuntime => "deploy runtime base",
+        }
+    }
+}
+
+/// Whether robodev.lock pins `profile`'s base images as the profile names them now. With no
+/// lock file at all nothing is expected; a base written with its own `@sha256:` needs no pin.
 pub fn check(lock: &LockFile, profile: &Profile) -> Result<()> {
-    if profile.base_image.contains('@') || !lock.exists() {
+    if !lock.exists() {
         return Ok(());
     }
-    let detail = match lock.base(&profile.name) {
-        Some(b) if b.image == profile.base_image => return Ok(()),
-        Some(b) => format!(
-            "base image: the lock pins {}, the profile names {}",
-            b.image, profile.base_image
-        ),
-        None => format!("base image: {} is not pinned", profile.base_image),
-    };
+    let mut details = Vec::new();
+    for which in Base::ALL {
+        let Some(image) = which.image(profile).filter(|i| !i.contains('@')) else {
+            continue;
+        };
+        match which.locked(lock, &profile.name) {
+            Some(b) if b.image == image => {}
+            Some(b) => details.push(format!(
+                "{}: the lock pins {}, the profile names {image}",
+                which.what(),
+                b.image
+            )),
+            None => details.push(format!("{}: {image} is not pinned", which.what())),
+        }
+    }
+    if details.is_empty() {
+        return Ok(());
+    }
     Err(Error::CheckFailed {
         message: format!(
             "{} does not match profile {} (--locked):",
             shown_path(&lock.path),
             profile.name
         ),
-        details: vec![detail],
+        details,
         help: Some(format!("run `robodev lock` and commit {LOCK_FILE}")),
     })
 }
 
-/// Keep the profile's base image pin in step, in `lock` (the caller writes it, with the other
+/// Keep the profile's base image pins in step, in `lock` (the caller writes it, with the other
 /// sections' changes: all or nothing). `pin_missing`: pin a base the lock does not name yet
 /// (`lock`, `push`); otherwise only a pin of another image is renewed (the profile changed its
 /// base), so `up` asks no registry on a workspace that never locked. Returns whether the lock's
@@ -53,21 +105,56 @@ pub async fn ensure_pinned(
     if mode == LockMode::Check {
         return check(lock, profile).map(|()| false);
     }
-    if profile.base_image.contains('@') {
+    let mut changed = false;
+    for which in Base::ALL {
+        if let Some(image) = which.image(profile) {
+            let pinning = Pinning {
+                which,
+                image,
+                mode,
+                pin_missing,
+            };
+            changed |= ensure_one(s, engine, profile, pinning, lock).await?;
+        }
+    }
+    Ok(changed)
+}
+
+/// One base image of a profile to keep pinned, and how.
+struct Pinning<'a> {
+    which: Base,
+    image: &'a str,
+    mode: LockMode,
+    pin_missing: bool,
+}
+
+async fn ensure_one(
+    s: &Session,
+    engine: &dyn Engine,
+    profile: &Profile,
+    p: Pinning<'_>,
+    lock: &mut LockFile,
+) -> Result<bool> {
+    let Pinning {
+        which,
+        image,
+        mode,
+        pin_missing,
+    } = p;
+    if image.contains('@') {
         return Ok(false);
     }
-    let entry = lock.base(&profile.name).cloned();
-    let current = entry
-        .as_ref()
-        .is_some_and(|b| b.image == profile.base_image);
+    let entry = which.locked(lock, &profile.name);
+    let current = entry.as_ref().is_some_and(|b| b.image == image);
     let wanted = match mode {
         LockMode::Update => true,
         LockMode::Keep => {
             if entry.is_some() && !current {
                 s.ui.warn(format!(
-                    "{LOCK_FILE} pins another base image for profile {} (--offline: not \
-                     pinning {}; `robodev lock` does)",
-                    profile.name, profile.base_image
+                    "{LOCK_FILE} pins another {} for profile {} (--offline: not pinning \
+                     {image}; `robodev lock` does)",
+                    which.what(),
+                    profile.name
                 ));
             }
             false
@@ -78,30 +165,31 @@ pub async fn ensure_pinned(
     if !wanted {
         return Ok(false);
     }
-    let pinned = pin(s, engine, &profile.base_image).await?;
+    let pinned = pin(s, engine, which, image).await?;
     if entry.as_ref() == Some(&pinned) {
         return Ok(false);
     }
     if let Some(old) = entry.as_ref().filter(|_| current) {
         s.ui.info(format!(
-            "base image {} moved: {} → {}",
+            "{} {} moved: {} → {}",
+            which.what(),
             pinned.image,
             old.digest.as_deref().unwrap_or("(not pinned)"),
             pinned.digest.as_deref().unwrap_or("(not pinned)")
         ));
     }
-    lock.set_base(&profile.name, pinned);
+    which.set(lock, &profile.name, pinned);
     Ok(true)
 }
 
 /// The digest of `image` now: its registry's answer, else the local copy's registry digest.
 /// An image that has neither (built or loaded on this machine) is recorded unpinned, and said.
-async fn pin(s: &Session, engine: &dyn Engine, image: &str) -> Result<LockedBase> {
+async fn pin(s: &Session, engine: &dyn Engine, which: Base, image: &str) -> Result<LockedBase> {
     let auth = credentials::for_registry(credentials::registry_host(image))?;
     let asked = engine.registry_digest(image, auth.as_ref()).await;
     let digest = match asked {
         Ok(digest) => {
-            s.ui.info(format!("pinned base image {image} to {digest}"));
+            s.ui.info(format!("pinned {} {image} to {digest}", which.what()));
             Some(digest)
         }
         Err(e) => {
@@ -119,9 +207,10 @@ async fn pin(s: &Session, engine: &dyn Engine, image: &str) -> Result<LockedBase
                      digest {digest}"
                 )),
                 None => s.ui.warn(format!(
-                    "base image {image} is not pinned: its registry could not be asked ({why}) \
+                    "{} {image} is not pinned: its registry could not be asked ({why}) \
                      and the local copy has no registry digest (it was built or loaded on this \
-                     machine). Builds use the tag; `robodev lock --update` tries again"
+                     machine). Builds use the tag; `robodev lock --update` tries again",
+                    which.what()
                 )),
             }
             local

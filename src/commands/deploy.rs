@@ -20,6 +20,7 @@ use crate::plan::{self, Pins};
 use crate::profile::Profile;
 use indicatif::HumanBytes;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// The deploy image's plan. `with_sources`: read the workspace's files (robodev's own build);
 /// without, the Dockerfile is for a build whose context is the workspace itself.
@@ -27,7 +28,7 @@ pub(super) fn plan_image(
     s: &Session,
     profile: &Profile,
     inputs: &Inputs,
-    with_sources: bool,
+    generated_dir: Option<&str>,
 ) -> Result<ImagePlan> {
     // This machine's state dir stays out of the sources, whichever machine builds.
     let state_dir = crate::facts::host::state_dir();
@@ -36,7 +37,7 @@ pub(super) fn plan_image(
     let build_deps = plan::dependency_layer(pins.dependencies);
     let runtime_deps = deploy::runtime_dependencies(pins.dependencies);
     let root = &s.workspace.root;
-    let sources = if with_sources {
+    let sources = if generated_dir.is_none() {
         Some(SourceTree {
             root: root.clone(),
             files: sources::scan(root, &[state_dir.as_path()])?,
@@ -58,11 +59,16 @@ pub(super) fn plan_image(
         "org.opencontainers.image.title".into(),
         deploy::repository(profile),
     );
+    oci.extend(super::sources::commit_labels(s, profile));
     let from = pins.from_reference(profile);
+    // No `deploy:` at all: `plan_deploy` says how to add one.
+    let runtime_from = pins.runtime_reference(profile).unwrap_or_default();
     let mut image = deploy::plan_deploy(
         profile,
         DeployInputs {
             from: &from,
+            runtime_from: &runtime_from,
+            generated_dir: generated_dir.unwrap_or(GENERATED_DIR),
             feature_packages: &features,
             build_deps: &build_deps,
             runtime_deps: &runtime_deps,
@@ -86,13 +92,33 @@ pub(super) async fn built_image(
     inputs: &Inputs,
     flags: BuildFlags,
 ) -> Result<ImagePlan> {
-    let image = plan_image(s, profile, inputs, true)?;
+    let image = plan_image(s, profile, inputs, None)?;
     s.ui.note(format!(
         "{} workspace file(s) in the build context",
         image.sources.as_ref().map_or(0, |t| t.files.len())
     ));
     ensure_image(s, engine, &image, flags).await?;
     Ok(image)
+}
+
+/// `-o DIR` of `generate --deploy`, as a directory inside the workspace (the build context the
+/// Dockerfile's `COPY` names its entrypoint from), or an error saying why not.
+fn inside_workspace(root: &Path, output: &Path) -> Result<PathBuf> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io_path("read", Path::new("."), e))?;
+    let absolute = crate::paths::normalized(&cwd.join(output));
+    let root = crate::paths::normalized(root);
+    if absolute == root || !absolute.starts_with(&root) {
+        return Err(Error::usage_with_help(
+            format!(
+                "generate --deploy -o {}: the directory must be inside the workspace {}",
+                output.display(),
+                root.display()
+            ),
+            "the workspace root is the deploy build's context: its Dockerfile copies its \
+             entrypoint from there (e.g. `-o docker/deploy`)",
+        ));
+    }
+    Ok(absolute)
 }
 
 /// The platforms of `--platform A[,B…]` (each checked), or the profile's own.
@@ -116,6 +142,7 @@ pub async fn build(
 ) -> Result<i32> {
     let mut profile = s.profile(reference)?;
     deploy::section(&profile)?;
+    super::sources::ensure_present(s, &profile, flags.locked)?;
     let platforms = platforms(&profile, platform.as_deref())?;
     if push {
         require_registry(&profile)?;
@@ -171,7 +198,7 @@ pub async fn run(
     let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
     let dev = s.plan_from(&profile, Some(engine), &inputs)?;
     dev.container.require_host()?;
-    let image = plan_image(s, &profile, &inputs, true)?;
+    let image = plan_image(s, &profile, &inputs, None)?;
     ensure_image(s, engine, &image, flags).await?;
     let container = deploy::runtime_container(&dev.container, &image, &section);
     let mut dev = dev;
@@ -188,14 +215,29 @@ pub async fn run(
         .await
 }
 
-/// `robodev generate --deploy`: the multistage Dockerfile and its entrypoint, for a team that
-/// builds elsewhere (`docker build -f .robodev/deploy/Dockerfile .` from the workspace root).
-pub async fn generate(s: &Session, reference: Option<&str>, force: bool) -> Result<i32> {
+/// `robodev generate --deploy [-o DIR]`: the multistage Dockerfile and its entrypoint, for a
+/// team that builds elsewhere (`docker build -f .robodev/deploy/Dockerfile .` from the
+/// workspace root). The workspace root is the build context, so DIR must be inside it.
+pub async fn generate(
+    s: &Session,
+    reference: Option<&str>,
+    output: Option<PathBuf>,
+    force: bool,
+) -> Result<i32> {
     let profile = s.profile(reference)?;
     deploy::section(&profile)?;
+    let root = &s.workspace.root;
+    let dir = match output {
+        None => root.join(GENERATED_DIR),
+        Some(o) => inside_workspace(root, &o)?,
+    };
+    let relative = dir
+        .strip_prefix(root)
+        .unwrap_or(&dir)
+        .to_string_lossy()
+        .into_owned();
     let inputs = s.facts(&profile, None, Freshness::Now).await?;
-    let image = plan_image(s, &profile, &inputs, false)?;
-    let dir = s.workspace.root.join(GENERATED_DIR);
+    let image = plan_image(s, &profile, &inputs, Some(&relative))?;
     let mut files = vec![GeneratedFile {
         path: dir.join("Dockerfile"),
         content: image.dockerfile.clone(),
@@ -209,7 +251,7 @@ pub async fn generate(s: &Session, reference: Option<&str>, force: bool) -> Resu
     write_generated(&files, force)?;
     s.ui.success(format!(
         "wrote {}/Dockerfile and its entrypoint; build from the workspace root: \
-         `docker build -f {GENERATED_DIR}/Dockerfile .` (keep build/ install/ log/ .git in \
+         `docker build -f {relative}/Dockerfile .` (keep build/ install/ log/ .git in \
          your .dockerignore)",
         crate::ui::shown_path(&dir)
     ));

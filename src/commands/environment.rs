@@ -17,6 +17,8 @@ use std::io::IsTerminal;
 
 pub async fn build(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Result<i32> {
     let profile = s.profile(reference)?;
+    // The repositories of its `.repos` files first: the dependency scan reads their packages.
+    super::sources::ensure_present(s, &profile, flags.locked)?;
     let engine = s.engine().await?;
     // Resolve, plan, execute.
     let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
@@ -240,6 +242,8 @@ pub async fn up(
     recreate: bool,
 ) -> Result<i32> {
     let profile = s.profile(reference)?;
+    // The repositories of its `.repos` files first: the dependency scan reads their packages.
+    super::sources::ensure_present(s, &profile, flags.locked)?;
     let engine = s.engine().await?;
     // Resolve, plan, execute.
     let inputs = resolve(s, engine, &profile, LockMode::from_flags(&flags), false).await?;
@@ -387,6 +391,12 @@ struct Status {
     state: String,
     image: String,
     image_present: bool,
+    /// Where the image came from: `built` here, `registry` (pulled or pushed: it has a
+    /// registry digest, in `image_digest`), absent when the engine does not have it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_origin: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_digest: Option<String>,
     up_to_date: Option<bool>,
 }
 
@@ -415,9 +425,16 @@ pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<
             )
         }
     };
-    let image_present = match &image {
-        Some(tag) => engine.image_exists(tag).await?,
-        None => false,
+    let identity = match &image {
+        Some(tag) => engine.identity(tag).await?,
+        None => None,
+    };
+    let image_present = identity.is_some();
+    let image_digest = identity.and_then(|i| i.repo_digests.into_iter().next());
+    let image_origin = match (image_present, &image_digest) {
+        (false, _) => None,
+        (true, Some(_)) => Some("registry"),
+        (true, None) => Some("built"),
     };
     let status = Status {
         engine: format!(
@@ -434,6 +451,8 @@ pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<
             .unwrap_or_else(|| "absent".into()),
         image: image.unwrap_or_default(),
         image_present,
+        image_origin,
+        image_digest,
         up_to_date,
     };
     if json {
@@ -447,10 +466,10 @@ pub async fn status(s: &Session, reference: Option<&str>, json: bool) -> Result<
             status.container,
             status.state,
             status.image,
-            if status.image_present {
-                "built"
-            } else {
-                "not built"
+            match (status.image_origin, &status.image_digest) {
+                (Some("registry"), Some(d)) => format!("present, pulled or pushed as {d}"),
+                (Some(_), _) => "present, built here".to_string(),
+                (None, _) => "not on this engine".to_string(),
             }
         );
         if status.up_to_date == Some(false) {

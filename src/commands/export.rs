@@ -95,7 +95,7 @@ pub async fn k8s(s: &Session, reference: Option<&str>, args: K8sArgs<'_>) -> Res
     };
     let manifests = if args.deploy {
         let section = crate::plan::deploy::section(&profile)?.clone();
-        let image = super::deploy::plan_image(s, &profile, &inputs, true)?;
+        let image = super::deploy::plan_image(s, &profile, &inputs, None)?;
         let (reference, pushed) = image_reference(s, &image)?;
         if !pushed {
             s.ui.warn(format!(

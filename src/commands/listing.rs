@@ -239,7 +239,7 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
     uses.workspaces.insert(s.workspace.root.clone(), here);
     // The workspace each image was built in: what it holds now decides for that image.
     for image in &images {
-        let Some(root) = image.labels.get(labels::WORKSPACE).map(PathBuf::from) else {
+        let Some(root) = built_in(image) else {
             continue;
         };
         if !root.is_absolute() || uses.workspaces.contains_key(&root) {
@@ -287,7 +287,7 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
             .get(labels::WORKSPACE)
             .cloned()
             .unwrap_or_default();
-        let seen = uses.workspaces.get(Path::new(&workspace));
+        let seen = built_in(image).and_then(|root| uses.workspaces.get(&root));
         let verdict = if let Some(names) = by_image.get(&image.id).filter(|n| !n.is_empty()) {
             Verdict::keep(
                 "kept (in use)",
@@ -479,4 +479,11 @@ pub(super) fn record_bundle_load(
 
 fn loaded_from_bundle(engine_url: &str, id: &str) -> bool {
     bundle_record(engine_url, id).is_file()
+}
+
+/// The workspace an image was built in, from its `robodev.workspace` label: `~/…` (a workspace
+/// under the home directory) is this user's home, whose own images `clean` judges.
+fn built_in(image: &LabelledImage) -> Option<PathBuf> {
+    let label = image.labels.get(labels::WORKSPACE)?;
+    Some(crate::paths::expand_home(label))
 }

@@ -2,6 +2,7 @@
 //! One file per command family; `session` holds the steps they share.
 
 mod base_image;
+mod build_cache;
 mod build_lock;
 mod build_progress;
 mod bundle;
@@ -27,13 +28,14 @@ mod profiles;
 mod registry;
 mod resolve;
 mod session;
+mod sources;
 mod sync;
 mod test;
 mod transfer_progress;
 
 use crate::cli::{
     CiCommand, Cli, Command, DeployCommand, DeviceChoice, ExportCommand, ImageCommand,
-    ProfileCommand,
+    ProfileCommand, SourcesCommand,
 };
 use crate::error::Result;
 use clap::CommandFactory;
@@ -78,7 +80,16 @@ pub async fn execute(cli: Cli, engine: Option<Box<dyn crate::engine::Engine>>) -
             tail,
         } => environment::logs(s, profile.profile.as_deref(), follow, tail).await,
         Command::Ls { json } => listing::ls(s, json).await,
-        Command::Clean { dry_run, all, json } => listing::clean(s, dry_run, all, json).await,
+        Command::Clean {
+            dry_run,
+            all,
+            json,
+            build_cache,
+        } => {
+            let code = listing::clean(s, dry_run, all, json).await?;
+            build_cache::clean(s, build_cache, dry_run).await?;
+            Ok(code)
+        }
         Command::Profiles { json } => profiles::list(s, json),
         Command::Profile(ProfileCommand::Show { profile, json }) => {
             profiles::show(s, profile.profile.as_deref(), json)
@@ -126,12 +137,28 @@ pub async fn execute(cli: Cli, engine: Option<Box<dyn crate::engine::Engine>>) -
         }
         Command::Ci(CiCommand::Github(args)) => ci::ci(s, ci::Pipeline::Github, args).await,
         Command::Ci(CiCommand::Gitlab(args)) => ci::ci(s, ci::Pipeline::Gitlab, args).await,
+        Command::Sources(SourcesCommand::Import { profile, locked }) => {
+            sources::import(s, profile.profile.as_deref(), locked)
+        }
+        Command::Sources(SourcesCommand::Status { profile, json }) => {
+            sources::status(s, profile.profile.as_deref(), json)
+        }
+        Command::Sources(SourcesCommand::Update {
+            profile,
+            paths,
+            locked,
+        }) => sources::update(s, profile.profile.as_deref(), &paths, locked),
+        Command::Sources(SourcesCommand::Export {
+            profile,
+            exact,
+            output,
+        }) => sources::export(s, profile.profile.as_deref(), exact, output),
         Command::Generate {
             profile,
             deploy: true,
+            output,
             force,
-            ..
-        } => deploy::generate(s, profile.profile.as_deref(), force).await,
+        } => deploy::generate(s, profile.profile.as_deref(), output, force).await,
         Command::Generate {
             profile,
             output,

@@ -41,7 +41,30 @@ pub async fn push(s: &Session, reference: Option<&str>, flags: BuildFlags) -> Re
     ensure_image(s, engine, &plan.image, flags).await?;
     let platform = image_platform(engine, &plan.image).await?;
     push_and_record(s, engine, &plan.image, &platform).await?;
+    push_build_cache(s, engine, &plan.image).await?;
     Ok(0)
+}
+
+/// Publish the image as the team's build cache (`REPOSITORY:buildcache`): BuildKit's inline
+/// cache is in it, so a build on an empty engine (a CI runner) takes its unchanged layers from
+/// the registry instead of building them.
+async fn push_build_cache(s: &Session, engine: &dyn Engine, image: &ImagePlan) -> Result<()> {
+    let Some(cache) = &image.registry_cache else {
+        return Ok(());
+    };
+    // Only BuildKit writes the inline cache into an image: elsewhere there is nothing to share.
+    if !super::engine_facts::of(engine).await?.buildkit {
+        return Ok(());
+    }
+    let tag = crate::plan::image::BUILD_CACHE_TAG;
+    engine.tag_image(&image.tag, &image.repository, tag).await?;
+    let auth = auth_for(&image.repository)?;
+    let mut progress = TransferProgress::new(s.ui);
+    engine
+        .push(&image.repository, tag, auth.as_ref(), &mut progress)
+        .await?;
+    s.ui.success(format!("pushed the build cache {cache}"));
+    Ok(())
 }
 
 /// Push an image robodev built to its repository and record the digest in robodev.lock's
@@ -61,19 +84,20 @@ pub async fn push_and_record(
         .push(repository, tag, auth.as_ref(), &mut progress)
         .await?;
     let mut lock = LockFile::read(&s.workspace.root)?;
-    lock.set_image(
-        &image.hash,
-        platform,
-        LockedImage {
-            repository: repository.clone(),
-            digest: digest.clone(),
-        },
-    );
-    lock.write()?;
+    let pushed = LockedImage {
+        repository: repository.clone(),
+        digest: digest.clone(),
+    };
+    let recorded = if lock.image(&image.hash, platform) == Some(&pushed) {
+        format!("{} already records it", crate::lockfile::LOCK_FILE)
+    } else {
+        lock.set_image(&image.hash, platform, pushed);
+        lock.write()?;
+        format!("recorded in {} (commit it)", crate::lockfile::LOCK_FILE)
+    };
     s.ui.success(format!(
-        "pushed {repository}@{digest} ({platform}) in {:.1}s; recorded in {} (commit it)",
+        "pushed {repository}@{digest} ({platform}) in {:.1}s; {recorded}",
         started.elapsed().as_secs_f64(),
-        crate::lockfile::LOCK_FILE
     ));
     Ok(digest)
 }

@@ -277,9 +277,24 @@ impl Session {
                 Level::Info => self.ui.info(&n.text),
                 Level::Detail => self.ui.note(&n.text),
                 Level::Warning => self.ui.warn(&n.text),
+                Level::Once if first_time(&n.text) => self.ui.info(&n.text),
+                Level::Once => self.ui.note(&n.text),
             }
         }
     }
+}
+
+/// Whether this user has not been told `text` on this machine before (and remember that now).
+/// A state directory that cannot be written: always the first time, as before.
+fn first_time(text: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let said = crate::facts::host::state_dir().join("said");
+    let marker = said.join(&hex::encode(Sha256::digest(text.as_bytes()))[..32]);
+    if marker.exists() {
+        return false;
+    }
+    let _ = std::fs::create_dir_all(&said).and_then(|()| std::fs::write(&marker, b""));
+    true
 }
 
 /// This process's terminal, as the exec plan needs it.
@@ -312,6 +327,10 @@ pub async fn ensure_image(
     let options = BuildOptions {
         no_cache: flags.no_cache,
         pull: flags.pull,
+        classic: flags.classic_builder,
+        offline: flags.offline,
+        secrets: Default::default(),
+        ssh_agent: None,
     };
     let forced = flags.no_cache || flags.pull;
     if !forced && let Some(found) = engine.identity(&image.tag).await? {
@@ -344,6 +363,20 @@ pub async fn ensure_image(
             ensure_base_for_platform(s, engine, &base, platform).await?;
         }
     }
+    // A build needs its secrets' values: a missing one is an error before any build.
+    let mut secrets = crate::facts::secrets::read_all(&image.secrets)?;
+    let ssh_agent = if image.ssh {
+        let (agent, known_hosts) = crate::facts::secrets::ssh_for_build()?;
+        secrets.push(("robodev_known_hosts".to_string(), known_hosts));
+        Some(agent)
+    } else {
+        None
+    };
+    let options = BuildOptions {
+        secrets: crate::engine::SecretValues(std::sync::Arc::new(secrets)),
+        ssh_agent,
+        ..options
+    };
     let _lock = BuildLock::acquire(&image.hash, &image.tag, s.ui).await?;
     let mut progress = BuildProgress::new(s.ui);
     let out = engine.build_image(image, options, &mut progress).await?;

@@ -127,9 +127,14 @@ fn git(root: &Path, args: &[&str]) -> Option<String> {
     (out.status.success() && !text.is_empty()).then_some(text)
 }
 
-/// The commit checked out (for the deploy image's `org.opencontainers.image.revision`).
+/// The commit checked out (for the deploy image's `org.opencontainers.image.revision`), with
+/// `-dirty` after it when the files differ from it (changed, staged or new files that are not
+/// ignored): the image is then not that commit's, and its label must not say so.
 pub fn git_revision(root: &Path) -> Option<String> {
-    git(root, &["rev-parse", "HEAD"])
+    let head = git(root, &["rev-parse", "HEAD"])?;
+    // `git` prints nothing for a clean tree: `None` here is clean (or git failed: not said).
+    let dirty = git(root, &["status", "--porcelain", "--untracked-files=normal"]).is_some();
+    Some(if dirty { format!("{head}-dirty") } else { head })
 }
 
 /// When the checked-out commit was made (RFC 3339): the deploy image's
@@ -144,4 +149,19 @@ pub fn git_commit_time(root: &Path) -> Option<String> {
 pub fn git_origin(root: &Path) -> Option<String> {
     git(root, &["config", "--get", "remote.origin.url"])
         .filter(|u| !u.contains('@') || u.starts_with("git@"))
+}
+
+/// The vcstool `.repos` files at the workspace root, by name, sorted: a profile without
+/// `sources:` does not use them, and robodev says that they are there.
+pub fn repos_files_at_root(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".repos"))
+        .collect();
+    names.sort();
+    names
 }

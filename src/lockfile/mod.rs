@@ -2,10 +2,11 @@
 //! from. This module alone owns its format: YAML, a header saying it is generated, every map in
 //! sorted order and every list one entry per line, so diffs are small and reviewable.
 //!
-//! Sections are independent: `dependencies` (the rosdep resolution, per profile) and `base`
-//! (each profile's base image digest) are written by `robodev lock`, `images` (pushed digests)
-//! by `robodev push`; a writer of one section keeps every other section exactly as it found it,
-//! including sections a newer robodev added, and the fields a newer robodev added inside the
+//! Sections are independent: `dependencies` (the rosdep resolution, per profile), `base`
+//! (each profile's base image digest) and `deploy_base` (its deploy image's runtime base) are
+//! written by `robodev lock`, `images` (pushed digests)
+//! by `robodev push`, `sources` (each repository's commit) by `robodev sources`; a writer of
+//! one section keeps every other section exactly as it found it, including sections a newer robodev added, and the fields a newer robodev added inside the
 //! entries it did not change (`unknown.rs`).
 //!
 //! Several robodev processes may write it at once (`push` of two profiles, `lock` of two):
@@ -15,6 +16,7 @@
 pub mod base;
 pub mod dependencies;
 pub mod images;
+pub mod sources;
 mod unknown;
 
 use crate::error::{Error, Result};
@@ -23,6 +25,7 @@ use base::LockedBase;
 use dependencies::LockedDependencies;
 use images::LockedImage;
 use serde::{Deserialize, Serialize};
+use sources::LockedSource;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -42,9 +45,15 @@ struct Document {
     /// Base images: profile → the image and its digest.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     base: BTreeMap<String, LockedBase>,
+    /// The deploy image's runtime bases: profile → the image and its digest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    deploy_base: BTreeMap<String, LockedBase>,
     /// Pushed images: image hash → platform → repository and digest.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     images: BTreeMap<String, BTreeMap<String, LockedImage>>,
+    /// The workspace's repositories (`.repos` files): path → the commit checked out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    sources: BTreeMap<String, LockedSource>,
     /// Sections this robodev does not know (written by a newer one): kept as they are.
     #[serde(flatten)]
     other: BTreeMap<String, serde_json::Value>,
@@ -55,11 +64,14 @@ struct Document {
 enum Edit {
     Dependencies(String, LockedDependencies),
     Base(String, LockedBase),
+    DeployBase(String, LockedBase),
     Image {
         hash: String,
         platform: String,
         image: LockedImage,
     },
+    /// A repository's commit recorded, or (`None`) its entry removed.
+    Source(String, Option<LockedSource>),
 }
 
 /// The lock file of a workspace, read (or empty when there is none yet), and the changes made
@@ -143,6 +155,7 @@ impl LockFile {
             .dependencies
             .keys()
             .chain(self.doc.base.keys())
+            .chain(self.doc.deploy_base.keys())
             .map(String::as_str)
             .collect();
         names.sort();
@@ -168,6 +181,15 @@ impl LockFile {
         self.edit(Edit::Base(profile.to_string(), base));
     }
 
+    /// The pinned runtime base of a profile's deploy image, if `robodev lock` pinned it.
+    pub fn deploy_base(&self, profile: &str) -> Option<&LockedBase> {
+        self.doc.deploy_base.get(profile)
+    }
+
+    pub fn set_deploy_base(&mut self, profile: &str, base: LockedBase) {
+        self.edit(Edit::DeployBase(profile.to_string(), base));
+    }
+
     /// The pushed image for an image hash and platform.
     pub fn image(&self, hash: &str, platform: &str) -> Option<&LockedImage> {
         self.doc.images.get(hash)?.get(platform)
@@ -179,6 +201,30 @@ impl LockFile {
             platform: platform.to_string(),
             image,
         });
+    }
+
+    /// The recorded commit of the repository at `path` (relative to the workspace root).
+    pub fn source(&self, path: &str) -> Option<&LockedSource> {
+        self.doc.sources.get(path)
+    }
+
+    /// Every recorded repository, by path.
+    pub fn sources(&self) -> &BTreeMap<String, LockedSource> {
+        &self.doc.sources
+    }
+
+    pub fn set_source(&mut self, path: &str, source: LockedSource) {
+        self.edit(Edit::Source(path.to_string(), Some(source)));
+    }
+
+    /// Forget the repository at `path` (no `.repos` file names it any more).
+    pub fn remove_source(&mut self, path: &str) {
+        self.edit(Edit::Source(path.to_string(), None));
+    }
+
+    /// Whether this `LockFile` holds changes `write` has not recorded yet.
+    pub fn has_changes(&self) -> bool {
+        !self.edits.is_empty()
     }
 
     fn edit(&mut self, edit: Edit) {
@@ -237,12 +283,21 @@ impl Document {
             Edit::Base(profile, base) => {
                 self.base.insert(profile, base);
             }
+            Edit::DeployBase(profile, base) => {
+                self.deploy_base.insert(profile, base);
+            }
             Edit::Image {
                 hash,
                 platform,
                 image,
             } => {
                 self.images.entry(hash).or_default().insert(platform, image);
+            }
+            Edit::Source(path, Some(source)) => {
+                self.sources.insert(path, source);
+            }
+            Edit::Source(path, None) => {
+                self.sources.remove(&path);
             }
         }
     }

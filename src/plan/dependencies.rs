@@ -279,7 +279,7 @@ for key in "$@"; do
   echo "#EXIT $?"
 done
 echo '#UPDATE'
-tail -n 20 /tmp/robodev-rosdep-update.log
+tail -n 80 /tmp/robodev-rosdep-update.log
 "##;
 
 /// The rosdep configuration of the machine robodev runs on, which the resolver honours.
@@ -452,41 +452,101 @@ pub fn unresolved_error(resolution: &Resolution, wanted: &WantedKeys) -> Option<
         .skip(1)
         .map(String::as_str)
         .collect();
-    let not_initialised = message.contains("not been initialized");
-    let mut text = if not_initialised {
-        format!(
-            "rosdep could not resolve `{key}`: its sources could not be read (`rosdep update` failed)"
-        )
-    } else {
-        format!(
-            "rosdep cannot resolve `{key}` for this profile's OS: {}",
-            first_line(message)
-        )
-    };
+    // `rosdep update` failed: no package.xml line is wrong; the sources it could not read are.
+    if message.contains("not been initialized") {
+        let mut keys = vec![key.as_str()];
+        keys.extend(&others);
+        return Some(update_failed(&resolution.update_log, &keys));
+    }
+    let mut text = format!(
+        "rosdep cannot resolve `{key}` for this profile's OS: {}",
+        first_line(message)
+    );
     if !others.is_empty() {
         text.push_str(&format!(" (nor {})", others.join(", ")));
     }
-    let help = if not_initialised {
-        format!(
-            "rosdep update said: {}; online, check the network; offline, point ROSDISTRO_INDEX_URL \
-             at a local index and list your rules files in `dependencies: {{sources: [...]}}`",
-            first_line(
-                resolution
-                    .update_log
-                    .lines()
-                    .rev()
-                    .find(|l| l.contains("ERROR"))
-                    .unwrap_or("")
-            )
-        )
-    } else {
-        format!(
-            "a typo in the package.xml? a key from a rosdep source this machine lacks (add it to \
-             `dependencies: {{sources: [rules.yaml]}}`)? an old cache (`rosdep update`)? Or skip it: \
-             `dependencies: {{skip: [{key}]}}`"
-        )
-    };
+    let mut help = format!(
+        "a typo in the package.xml? a key from a rosdep source this machine lacks (add it to \
+         `dependencies: {{sources: [rules.yaml]}}`)? an old cache (`rosdep update`)? Or skip it: \
+         `dependencies: {{skip: [{key}]}}`"
+    );
+    // Some sources were read and some were not: the key may be in one that was not.
+    for (source, why) in failed_sources(&resolution.update_log) {
+        help.push_str(&format!("\nrosdep update could not read {source}: {why}"));
+    }
     Some(Error::profile(pos, "rosdep key", text, Some(help)))
+}
+
+/// `rosdep update` could not read its sources: each one that failed, and why, as rosdep said.
+fn update_failed(update_log: &str, keys: &[&str]) -> Error {
+    let failed = failed_sources(update_log);
+    let mut details: Vec<String> = failed
+        .iter()
+        .map(|(source, why)| format!("{source}: {why}"))
+        .collect();
+    if details.is_empty() {
+        // rosdep said nothing robodev recognises: its last error line, as it is.
+        let last = update_log
+            .lines()
+            .rev()
+            .find(|l| l.contains("ERROR"))
+            .unwrap_or("(no output)");
+        details.push(format!("rosdep update said: {}", last.trim()));
+    }
+    Error::CheckFailed {
+        message: format!(
+            "rosdep update failed: {} of its sources could not be read, so the workspace's \
+             dependencies ({}) cannot be resolved:",
+            failed.len().max(1),
+            keys.join(", ")
+        ),
+        details,
+        help: Some(
+            "online, check the network or the source's address; offline, point \
+             ROSDISTRO_INDEX_URL at a local index (`file://…/index.yaml`) and list your rules \
+             files in `dependencies: {sources: [...]}` (README: Workspace dependencies, \
+             \"Without the internet\")"
+                .into(),
+        ),
+    }
+}
+
+/// The sources `rosdep update` reported it could not read: `ERROR: unable to process source
+/// [URL]:` (a rules file) and `ERROR: error loading sources list:` (the rosdistro index), each
+/// followed by rosdep's reason on the next, indented line.
+pub fn failed_sources(update_log: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = update_log.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let reason = lines
+            .get(i + 1)
+            .filter(|l| l.starts_with([' ', '\t']))
+            .map_or("", |l| l.trim());
+        let (named, why) = address_in(reason);
+        if let Some(rest) = line.strip_prefix("ERROR: unable to process source [") {
+            let url = rest.split(']').next().unwrap_or(rest);
+            out.push((url.to_string(), why));
+        } else if line.starts_with("ERROR: error loading sources list")
+            || line.starts_with("ERROR: invalid sources list file")
+        {
+            let url = named.unwrap_or_else(|| "the sources list".to_string());
+            out.push((url, why));
+        }
+    }
+    out
+}
+
+/// rosdep's reason, which ends with the address it could not read in parentheses (`<urlopen
+/// error …> (URL)`, sometimes wrapped once more): the address, and the reason without it.
+fn address_in(reason: &str) -> (Option<String>, String) {
+    let Some(open) = reason.rfind(" (").filter(|&i| reason[i..].contains("://")) else {
+        return (None, reason.to_string());
+    };
+    let after = &reason[open + 2..];
+    let url = after.split(')').next().unwrap_or(after).to_string();
+    let rest = &after[url.len()..];
+    let why = format!("{}{}", &reason[..open], rest.trim_start_matches(')'));
+    (Some(url), why)
 }
 
 fn first_line(text: &str) -> &str {
@@ -508,5 +568,57 @@ mod tests {
         assert!(r.unresolved["brew"].contains("homebrew"));
         assert!(r.sources.starts_with("sha256:"));
         assert!(r.update_log.contains("updated cache"));
+    }
+
+    /// rosdep's own words when it cannot read its sources (rosdep2's `update`): the error names
+    /// each source and why, never a package.xml line.
+    #[test]
+    fn a_failed_rosdep_update_names_the_sources_it_could_not_read() {
+        let log = "reading in sources list data from /etc/ros/rosdep/sources.list.d\n\
+ERROR: unable to process source [https://rules.example.org/base.yaml]:\n\
+\t<urlopen error [Errno -3] Temporary failure in name resolution> (https://rules.example.org/base.yaml)\n\
+Hit file:///robodev/sources/rules.yaml\n\
+Query rosdistro index https://index.example.org/index-v4.yaml\n\
+ERROR: error loading sources list:\n\
+\t<urlopen error [Errno 111] Connection refused> (https://index.example.org/index-v4.yaml)\n";
+        let failed = failed_sources(log);
+        assert_eq!(failed.len(), 2, "{failed:?}");
+        assert_eq!(failed[0].0, "https://rules.example.org/base.yaml");
+        assert!(failed[0].1.contains("name resolution"), "{failed:?}");
+        assert_eq!(failed[1].0, "https://index.example.org/index-v4.yaml");
+        assert_eq!(
+            failed[1].1,
+            "<urlopen error [Errno 111] Connection refused>"
+        );
+
+        let mut resolution = Resolution {
+            update_log: log.to_string(),
+            ..Default::default()
+        };
+        resolution.unresolved.insert(
+            "gtest".into(),
+            "ERROR: your rosdep installation has not been initialized yet.".into(),
+        );
+        let e = unresolved_error(&resolution, &WantedKeys::default()).unwrap();
+        let Error::CheckFailed {
+            message, details, ..
+        } = &e
+        else {
+            panic!("not the update's error: {e:?}");
+        };
+        assert!(
+            message.starts_with("rosdep update failed: 2 of its sources"),
+            "{message}"
+        );
+        assert!(message.contains("gtest"), "{message}");
+        assert!(
+            details[0].starts_with("https://rules.example.org/base.yaml: "),
+            "{details:?}"
+        );
+        assert!(
+            details[1].contains("index-v4.yaml: <urlopen error [Errno 111]"),
+            "{details:?}"
+        );
+        assert_eq!(e.exit_code(), 1);
     }
 }

@@ -58,6 +58,11 @@ pub fn section(profile: &Profile) -> Result<&Deploy> {
 pub struct DeployInputs<'a> {
     /// The build stage's `FROM` (the base image, pinned when robodev.lock pins it).
     pub from: &'a str,
+    /// The runtime stage's `FROM` (`deploy.base`, pinned when robodev.lock pins it).
+    pub runtime_from: &'a str,
+    /// Where a generated Dockerfile and its files are written (`sources: None`), relative to
+    /// the workspace root, which is its build context: its `COPY` of the entrypoint names it.
+    pub generated_dir: &'a str,
     /// The hardware features' system packages: the build stage's tooling layer is the
     /// development image's, so its cache is shared.
     pub feature_packages: &'a [&'a str],
@@ -92,7 +97,7 @@ pub fn plan_deploy(
         "profile": profile.name,
         "distro": profile.distro.name,
         "base_image": inputs.from,
-        "runtime_base": deploy.base,
+        "runtime_base": inputs.runtime_from,
         "platform": profile.platform,
         "tooling_packages": tooling_packages(profile, inputs.feature_packages),
         "ros_packages": profile.ros_packages,
@@ -112,13 +117,16 @@ pub fn plan_deploy(
         "env": env,
         "entrypoint": DEPLOY_ENTRYPOINT,
         "entrypoint_src": if generated {
-            format!("{GENERATED_DIR}/{ENTRYPOINT_FILE}")
+            format!("{}/{ENTRYPOINT_FILE}", inputs.generated_dir)
         } else {
             ENTRYPOINT_FILE.to_string()
         },
         "command": serde_json::to_string(&deploy.command).unwrap_or_default(),
+        "ccache": profile.dependencies.ccache,
     });
-    let dockerfile = renderer.render("deploy.j2", &vars)?;
+    let (dockerfile, cache_mount_dockerfile) =
+        super::image::render_dockerfiles(renderer, "deploy.j2", vars.clone(), profile)?;
+    let vars = super::image::with_cache_mounts(vars, profile, false);
     let context = BTreeMap::from([(
         ENTRYPOINT_FILE.to_string(),
         renderer.render("deploy-entrypoint.j2", &vars)?,
@@ -131,6 +139,7 @@ pub fn plan_deploy(
         BTreeMap::new(),
         inputs.sources,
     );
+    image.cache_mount_dockerfile = cache_mount_dockerfile;
     image
         .labels
         .insert(labels::DEPLOY.to_string(), "true".to_string());

@@ -155,7 +155,10 @@ fn pod_parts(
             ..Default::default()
         });
     }
-    if let Some(shm) = shm_size {
+    // With the host's IPC namespace the pod shares the host's /dev/shm (Fast DDS's shared
+    // memory with the host's nodes): a memory volume over it would cut that.
+    let host_ipc = ipc_mode.as_deref() == Some("host");
+    if let Some(shm) = shm_size.as_ref().filter(|_| !host_ipc) {
         volumes.push(Volume {
             name: "shm".into(),
             empty_dir: Some(EmptyDirVolumeSource {

@@ -68,6 +68,8 @@ pub struct Pins<'a> {
     /// Only when it pins the image the profile names now: a pin of another image is stale and
     /// never used.
     pub base: Option<&'a LockedBase>,
+    /// The deploy image's runtime base, on the same terms.
+    pub deploy_base: Option<&'a LockedBase>,
 }
 
 impl<'a> Pins<'a> {
@@ -77,7 +79,20 @@ impl<'a> Pins<'a> {
             base: lock
                 .base(&profile.name)
                 .filter(|b| b.image == profile.base_image),
+            deploy_base: lock
+                .deploy_base(&profile.name)
+                .filter(|b| profile.deploy.as_ref().is_some_and(|d| b.image == d.base)),
         }
+    }
+
+    /// What the deploy image's runtime stage's `FROM` names (`None`: the profile has no
+    /// `deploy:`).
+    pub fn runtime_reference(&self, profile: &Profile) -> Option<String> {
+        let deploy = profile.deploy.as_ref()?;
+        Some(match self.deploy_base {
+            Some(b) => b.from_reference(),
+            None => deploy.base.clone(),
+        })
     }
 
     /// What the Dockerfile's `FROM` names.
@@ -86,6 +101,14 @@ impl<'a> Pins<'a> {
             Some(b) => b.from_reference(),
             None => profile.base_image.clone(),
         }
+    }
+}
+
+/// `path` as `~/…` when it is under `home` (not `/`), else as it is.
+pub fn home_relative(path: &std::path::Path, home: &std::path::Path) -> String {
+    match path.strip_prefix(home) {
+        Ok(rest) if home.components().count() > 1 => format!("~/{}", rest.display()),
+        _ => path.display().to_string(),
     }
 }
 
@@ -194,9 +217,11 @@ pub fn make(inputs: PlanInputs<'_>) -> Result<Plan> {
     } = image_only(profile, host, engine, templates, pins)?;
     let mut image = image;
     // Not part of the hash either: which workspace built it, for `clean` on a shared engine.
+    // Under the home directory it is written `~/…`: a pushed image carries no one's home path
+    // (or user name) to the teammates who pull it.
     image.labels.insert(
         labels::WORKSPACE.to_string(),
-        workspace.root.display().to_string(),
+        home_relative(&workspace.root, &host.user.home),
     );
     let mut container = container::base(profile, workspace, &image, &user);
     hardware::plan_all(&context(profile, host, engine, &user).0, &mut container);

@@ -17,7 +17,7 @@ pub fn workspace_volume(container: &str) -> String {
 pub fn on_remote_engine(plan: &mut Plan, engine: &str, chosen_by: &str) {
     let container = &mut plan.container;
     let local_workspace = container.workspace_host.clone();
-    container.notices.push(Notice::info(format!(
+    container.notices.push(Notice::once(format!(
         "the engine at {engine} ({chosen_by}) is on another machine: the container user is {} \
          (uid {}) there, and its devices are that machine's; this machine's display and sockets \
          are not used",

@@ -289,7 +289,32 @@ pub struct Profile {
     /// teammates without them get the built-in.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shadows_builtin: Vec<String>,
+    /// `sources:`: the `.repos` files whose repositories the workspace is made of.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourcesFile>,
+    /// `secrets:`: build secrets by id, and where their values are on this machine.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<super::secrets::BuildSecret>,
+    /// `apt_repositories:`: one-line apt sources.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub apt_repositories: Vec<String>,
+    /// `ssh: true`: the user's ssh agent reaches the build's pip steps (never a key).
+    pub ssh: bool,
 }
+
+/// One `.repos` file of `sources:` and the directory its repositories go under.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SourcesFile {
+    /// The file, absolute.
+    pub file: String,
+    /// The directory, relative to the workspace root (`src` by default).
+    pub into: String,
+    #[serde(skip)]
+    pub declared_at: SourcePos,
+}
+
+/// Where a `.repos` file's repositories go when the profile does not say.
+pub const DEFAULT_SOURCES_DIR: &str = "src";
 
 impl Profile {
     /// The profile without what needs this host's hardware (display, sound, devices, GPU):

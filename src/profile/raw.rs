@@ -39,6 +39,10 @@ pub const FIELDS: &[&str] = &[
     "dependencies",
     "registry",
     "deploy",
+    "sources",
+    "secrets",
+    "apt_repositories",
+    "ssh",
 ];
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -82,6 +86,58 @@ pub struct RawProfile {
     /// `REGISTRY/NAMESPACE` the team's images are pushed to and pulled from.
     pub registry: Option<Sourced<String>>,
     pub deploy: Option<RawDeploy>,
+    /// vcstool `.repos` files (relative to the profile) and where their repositories go.
+    #[serde(default)]
+    pub sources: Vec<Sourced<RawSourcesFile>>,
+    /// Build secrets: ids and where their values are on this machine (`profile/secrets.rs`).
+    #[serde(default)]
+    pub secrets: Vec<Sourced<RawSecret>>,
+    /// One-line apt sources added before robodev's apt steps.
+    #[serde(default)]
+    pub apt_repositories: Vec<Sourced<String>>,
+    /// Forward the user's ssh agent to the build's pip steps (`git+ssh://` requirements).
+    pub ssh: Option<Sourced<bool>>,
+}
+
+/// `- {id: team_apt, env: TEAM_APT_AUTH, for: apt}` or `file: ~/.config/team/apt-auth.conf`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecret {
+    pub id: String,
+    pub env: Option<String>,
+    pub file: Option<String>,
+    #[serde(rename = "for")]
+    pub used_for: Option<String>,
+}
+
+/// `- team.repos` or `- {file: drivers.repos, into: src/drivers}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RawSourcesFile {
+    pub file: String,
+    /// The directory its repositories' paths are under, relative to the workspace root.
+    pub into: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawSourcesFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Long {
+            file: String,
+            #[serde(default)]
+            into: Option<String>,
+        }
+        let long = d.deserialize_any(ShortOrLong::<Long>(Default::default(), |s| {
+            Ok(Long {
+                file: s.to_string(),
+                into: None,
+            })
+        }))?;
+        Ok(RawSourcesFile {
+            file: long.file,
+            into: long.into,
+        })
+    }
 }
 
 /// `deploy:` — the runtime image `robodev deploy build` makes of the workspace.
@@ -332,6 +388,10 @@ impl RawProfile {
                 env: p.env.into_iter().chain(c.env).collect(),
                 user: c.user.or(p.user),
             }),
+            sources: [self.sources, child.sources].concat(),
+            secrets: [self.secrets, child.secrets].concat(),
+            apt_repositories: [self.apt_repositories, child.apt_repositories].concat(),
+            ssh: child.ssh.or(self.ssh),
             dependencies: merge_option(self.dependencies, child.dependencies, |p, c| {
                 RawDependencies {
                     skip: [p.skip, c.skip].concat(),

@@ -6,10 +6,10 @@ use super::extends::LoadedProfile;
 use super::file::Origin;
 use super::grammar;
 use super::model::{
-    DEPLOY_USER, Dependencies, Deploy, DeviceSpec, GpuMode, HotplugClass, MountSpec, Profile, Rmw,
-    Security, Shell, UserMode,
+    DEFAULT_SOURCES_DIR, DEPLOY_USER, Dependencies, Deploy, DeviceSpec, GpuMode, HotplugClass,
+    MountSpec, Profile, Rmw, Security, Shell, SourcesFile, UserMode,
 };
-use super::raw::{RawMount, RawProfile};
+use super::raw::{RawMount, RawProfile, RawSourcesFile};
 use super::search::BUILTIN;
 use super::sourced::Sourced;
 use crate::error::{Error, Result, SourcePos};
@@ -33,6 +33,7 @@ impl Profile {
             warnings.push(Notice::warning(w));
         }
         let (base_image, platform) = image(raw, distro, variant)?;
+        let deploy = deploy(raw, distro, rmw, &base_image)?;
         let Packages {
             apt,
             apt_layers,
@@ -102,9 +103,13 @@ impl Profile {
                 }
                 None => None,
             },
-            deploy: deploy(raw, distro, rmw)?,
+            deploy,
             warnings,
             shadows_builtin,
+            sources: sources(raw)?,
+            secrets: super::secrets::secrets(raw)?,
+            apt_repositories: super::secrets::apt_repositories(raw)?,
+            ssh: flag(&raw.ssh),
         })
     }
 }
@@ -645,10 +650,32 @@ fn dependencies(raw: &RawProfile) -> Result<Dependencies> {
     })
 }
 
-/// `security:` — each field defaults to the safer choice (`Security::default`).
+/// The image of `variant` for the deploy image's runtime stage, from the same place as the
+/// profile's `base_image`: a team that mirrors `ros:humble-ros-base` as
+/// `registry.lab/mirror/ros:humble-ros-base` gets `registry.lab/mirror/ros:humble-ros-core`,
+/// never the public registry's.
+fn mirrored(base_image: &str, distro: &Distro, variant: Variant) -> String {
+    let official = distro.base_image(variant);
+    for v in distro.variants {
+        let dev = distro.base_image(*v);
+        // The mirror keeps the official name after its own prefix (`…/ros:…` or `…/osrf/ros:…`).
+        if let Some(prefix) = base_image.strip_suffix(dev.as_str())
+            && prefix.ends_with('/')
+        {
+            return format!("{prefix}{official}");
+        }
+    }
+    official
+}
+
 /// `deploy:` — every value reaches a Dockerfile only through a quoting filter, and is refused
 /// here when it holds control characters, so no value can add an instruction.
-fn deploy(raw: &RawProfile, distro: &'static Distro, rmw: Option<Rmw>) -> Result<Option<Deploy>> {
+fn deploy(
+    raw: &RawProfile,
+    distro: &'static Distro,
+    rmw: Option<Rmw>,
+    base_image: &str,
+) -> Result<Option<Deploy>> {
     let Some(d) = &raw.deploy else {
         return Ok(None);
     };
@@ -688,10 +715,11 @@ fn deploy(raw: &RawProfile, distro: &'static Distro, rmw: Option<Rmw>) -> Result
             ))
         }
     })?;
+    let variant_image = |v: Variant| mirrored(base_image, distro, v);
     let base = match &d.base {
-        None => distro.base_image(Variant::RosCore),
+        None => variant_image(Variant::RosCore),
         Some(b) => match Variant::parse(&b.value) {
-            Some(v) if distro.variants.contains(&v) => distro.base_image(v),
+            Some(v) if distro.variants.contains(&v) => variant_image(v),
             Some(_) => {
                 return Err(bad(
                     b,
@@ -788,6 +816,62 @@ fn security(raw: &RawProfile) -> Result<Security> {
         sudo: sec.sudo.as_ref().map_or(defaults.sudo, |v| v.value),
         cap_drop,
     })
+}
+
+/// `sources:` — `.repos` files, relative to the file that names them, and the directory (relative
+/// to the workspace root, inside it) their repositories go under.
+fn sources(raw: &RawProfile) -> Result<Vec<SourcesFile>> {
+    let mut out: Vec<SourcesFile> = Vec::new();
+    for (i, entry) in raw.sources.iter().enumerate() {
+        let field = format!("sources[{}]", local_index(&raw.sources, i));
+        let RawSourcesFile { file, into } = &entry.value;
+        check(
+            entry,
+            format!("{field}.file"),
+            grammar::safe_path(file, false),
+        )?;
+        let into = into.as_deref().unwrap_or(DEFAULT_SOURCES_DIR);
+        check(
+            entry,
+            format!("{field}.into"),
+            grammar::safe_path(into, false),
+        )?;
+        if into.starts_with('/') || into.starts_with('~') {
+            return Err(bad_help(
+                entry,
+                format!("{field}.into"),
+                format!("`{into}` is not inside the workspace"),
+                "a directory relative to the workspace root, such as `src`".into(),
+            ));
+        }
+        let base = std::path::Path::new(&entry.pos.file)
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        let path = crate::paths::resolve_against(base, file);
+        if !path.is_file() {
+            return Err(bad_help(
+                entry,
+                format!("{field}.file"),
+                format!("`{}` is not a file", path.display()),
+                "a vcstool `.repos` file (`repositories: {src/path: {type: git, url: …, \
+                 version: …}}`), relative to this profile"
+                    .into(),
+            ));
+        }
+        let into = into
+            .trim_end_matches('/')
+            .trim_start_matches("./")
+            .to_string();
+        let file = path.display().to_string();
+        if !out.iter().any(|s| s.file == file && s.into == into) {
+            out.push(SourcesFile {
+                file,
+                into,
+                declared_at: entry.pos.clone(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// `templates:` — a directory, relative to the file that names it.

@@ -117,3 +117,48 @@ fn a_base_built_on_this_machine_is_said_to_be_unpinned() {
     assert!(!lock.contains("digest:"), "{lock}");
     ws.ok(&["lock", "--locked"]);
 }
+
+/// The deploy image's runtime base: pinned by `lock` through the registry like the development
+/// base, taken from the same mirror when the base image is a mirror's, and built from the digest.
+#[test]
+fn lock_pins_the_deploy_runtime_base_from_the_mirror() {
+    if !engine() || !is_root() {
+        return;
+    }
+    let registry = Registry::start(None);
+    // A mirror of the official images: ros:humble-ros-base for development, ros:humble-ros-core
+    // for the robot (debian:bookworm stands in for both here).
+    let mirror = format!("{}/mirror", registry.address());
+    let dev = push_as("debian:bookworm", &format!("{mirror}/ros:humble-ros-base"));
+    let runtime = push_as("debian:bookworm", &format!("{mirror}/ros:humble-ros-core"));
+    let ws = Ws::new(&format!(
+        "version: 1\nname: rover\nextends: humble\nbase_image: {mirror}/ros:humble-ros-base\n\
+         deploy:\n  command: [hello]\n"
+    ));
+    let out = ws.run(&["lock"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "pinned deploy runtime base {mirror}/ros:humble-ros-core to {runtime}"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let lock = lock_text(&ws);
+    assert!(
+        lock.contains(&format!(
+            "deploy_base:\n  rover:\n    image: {mirror}/ros:humble-ros-core\n    digest: {runtime}"
+        )),
+        "{lock}"
+    );
+    assert!(lock.contains(&format!("digest: {dev}")), "{lock}");
+    ws.ok(&["generate", "--deploy"]);
+    let dockerfile = std::fs::read_to_string(ws.path().join(".robodev/deploy/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains(&format!(
+            "{mirror}/ros:humble-ros-core@{runtime} AS runtime"
+        )),
+        "{dockerfile}"
+    );
+    ws.ok(&["lock", "--locked"]);
+}

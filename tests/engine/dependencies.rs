@@ -208,3 +208,26 @@ fn dependencies_are_resolved_locked_installed_and_rebuilt_only_when_they_change(
     );
     let _ = docker(&["rmi", &tag]);
 }
+
+/// A rosdep index that cannot be read: the error names the address and why, not a package.xml
+/// line, and nothing is written.
+#[test]
+fn a_failed_rosdep_update_names_the_source_it_could_not_read() {
+    if !engine() {
+        return;
+    }
+    let ws = workspace();
+    let index = format!("http://127.0.0.1:{}/index-v4.yaml", free_port());
+    let out = ws
+        .cmd(&["lock"])
+        .env("ROSDISTRO_INDEX_URL", &index)
+        .output()
+        .unwrap();
+    let said = stderr(&out);
+    eprintln!("{said}");
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("rosdep update failed"), "{said}");
+    assert!(said.contains(&index), "{said}");
+    assert!(!said.contains("package.xml:"), "{said}");
+    assert!(!ws.path().join("robodev.lock").exists());
+}

@@ -31,9 +31,20 @@ fn workspace() -> Ws {
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy_ws");
     copy_dir(&fixture, ws.path());
     // A git checkout, as a team's workspace is: its commit labels the image.
+    let ok = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(ws.path())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git init");
+    git_commit_all(&ws, "ws");
+    ws
+}
+
+fn git_commit_all(ws: &Ws, message: &str) {
     for args in [
-        &["init", "-q"][..],
-        &["add", "-A"],
+        &["add", "-A"][..],
         &[
             "-c",
             "user.name=t",
@@ -41,7 +52,7 @@ fn workspace() -> Ws {
             "user.email=t@example.org",
             "commit",
             "-qm",
-            "ws",
+            message,
         ],
     ] {
         let ok = std::process::Command::new("git")
@@ -52,7 +63,6 @@ fn workspace() -> Ws {
             .success();
         assert!(ok, "git {args:?}");
     }
-    ws
 }
 
 fn deploy_tag(said: &str) -> String {
@@ -94,8 +104,10 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
         return;
     }
     let ws = workspace();
-    // The development image first: the deploy build stage reuses its layers.
+    // The development image first: the deploy build stage reuses its layers. Its robodev.lock
+    // is committed, as a team does: the tree is then the commit the label names.
     assert!(run_with_local_rosdep(&ws, &["build"]).status.success());
+    git_commit_all(&ws, "lock");
     let out = run_with_local_rosdep(&ws, &["-v", "deploy", "build"]);
     assert!(out.status.success());
     let log = stderr(&out);
@@ -129,21 +141,6 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
     assert_eq!(
         labels["org.opencontainers.image.version"],
         tag.rsplit(':').next().unwrap()
-    );
-
-    // The build stage had the sources, and still no secret: the workspace-root key and the one
-    // in src/ that .dockerignore excludes never entered the build context.
-    let build_stage = build_stage_image(&log);
-    let saved = docker(&["save", &build_stage]);
-    assert!(saved.status.success(), "{}", stderr(&saved));
-    let haystack = String::from_utf8_lossy(&saved.stdout);
-    assert!(
-        haystack.contains("robodev-e2e-source-only"),
-        "{build_stage} is not the build stage: it has no source"
-    );
-    assert!(
-        !haystack.contains(SECRET),
-        "a .dockerignore'd secret is in the build stage"
     );
 
     let out = docker(&["run", "--rm", &tag]);
@@ -243,6 +240,15 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
     assert!(out.status.success());
     let edited = deploy_tag(&stderr(&out));
     assert_ne!(edited, tag);
+    // Built from an edit not committed: the label says so.
+    let revision = stdout(&docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"org.opencontainers.image.revision\"}}",
+        &edited,
+    ]));
+    assert!(revision.trim().ends_with("-dirty"), "{revision}");
     let after = layers(&edited);
     assert_eq!(after.len(), before.len());
     let kept = before
@@ -259,6 +265,28 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
         "hello again"
     );
     let _ = docker(&["rmi", &tag, &edited]);
+
+    // The build stage had the sources, and still no secret: the workspace-root key and the one
+    // in src/ that .dockerignore excludes never entered the build context. BuildKit keeps no
+    // image of a stage, so the classic builder (the same build context) shows it.
+    let out = run_with_local_rosdep(&ws, &["-v", "deploy", "build", "--classic-builder"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stderr(&out);
+    let build_stage = build_stage_image(&log);
+    let saved = docker(&["save", &build_stage]);
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    let haystack = String::from_utf8_lossy(&saved.stdout);
+    // (The source as edited above: its text, which no compiled file holds.)
+    assert!(
+        haystack.contains("std::string greeting() { return \"hello again\"; }"),
+        "{build_stage} is not the build stage: it has no source"
+    );
+    assert!(
+        !haystack.contains(SECRET),
+        "a .dockerignore'd secret is in the build stage"
+    );
+
+    let _ = docker(&["rmi", &deploy_tag(&log)]);
 }
 
 #[test]

@@ -13,27 +13,6 @@
 use crate::support::*;
 use std::process::Command;
 
-/// `unix://` address of an engine `scripts/engines.sh` started; with CI=true a missing one
-/// fails the test.
-fn matrix_engine(name: &str) -> Option<String> {
-    let socket = format!("/run/robodev-engines/{name}.sock");
-    let ok = Command::new("curl")
-        .args(["-sf", "--max-time", "5", "--unix-socket", &socket])
-        .arg("http://x/v1.45/_ping")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI=true but engine {name} does not answer at {socket}: run the README's test \
-             command (scripts/engines.sh up)"
-        );
-        eprintln!("skipped: engine {name} is not running (bash scripts/engines.sh up)");
-        return None;
-    }
-    Some(format!("unix://{socket}"))
-}
-
 /// A profile whose image installs nothing: its own base, no sudo, no ccache.
 fn tiny(name: &str, registry: &str) -> String {
     format!(

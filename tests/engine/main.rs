@@ -4,6 +4,10 @@
 mod support;
 
 mod base_pins;
+mod build_cache;
+mod build_secrets;
+mod build_ssh;
+mod buildkit;
 mod bundles;
 mod cleaning;
 mod dependencies;
@@ -19,6 +23,7 @@ mod new_user;
 mod podman;
 mod remote;
 mod ros_traffic;
+mod sources;
 mod team_images;
 mod terminal;
 mod test_command;

@@ -214,85 +214,6 @@ fn dead_ports_fail_in_seconds_with_their_own_message() {
     assert_fails(&out, 2, &["ftp://x", "ssh://USER@HOST"]);
 }
 
-/// Debian's sshd on a free loopback port, with its own host key and authorized keys
-/// (`AuthorizedKeysFile DIR/keys/%u`), stopped when dropped.
-struct Sshd {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl Sshd {
-    fn start() -> Sshd {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::create_dir_all(d.join("keys")).unwrap();
-        // sshd reads a user's authorized keys as that user.
-        for p in [d, &d.join("keys")] {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        std::fs::create_dir_all("/run/sshd").unwrap();
-        let keygen = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-            .arg(d.join("host_key"))
-            .status()
-            .unwrap();
-        assert!(keygen.success());
-        let port = free_port();
-        std::fs::write(
-            d.join("sshd_config"),
-            format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nPidFile {dir}/sshd.pid\n\
-                 AuthorizedKeysFile {dir}/keys/%u\nStrictModes no\nPasswordAuthentication no\n\
-                 KbdInteractiveAuthentication no\nPermitUserEnvironment yes\nUsePAM no\n\
-                 MaxSessions 50\nMaxStartups 50\n",
-                dir = d.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-f"])
-            .arg(d.join("sshd_config"))
-            .arg("-E")
-            .arg(d.join("sshd.log"))
-            .spawn()
-            .expect("sshd (the README's test command installs openssh-server)");
-        for _ in 0..50 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Sshd { port, dir, child }
-    }
-
-    /// What sshd logged (`-E`): why it refused a login.
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
-    }
-
-    /// Let `user` log in with `public_key`, with these `environment="…"` settings.
-    fn authorize(&self, user: &str, public_key: &str, environment: &[&str]) {
-        let options: Vec<String> = environment
-            .iter()
-            .map(|e| format!("environment=\"{e}\""))
-            .collect();
-        std::fs::write(
-            self.dir.path().join("keys").join(user),
-            format!("{} {public_key}", options.join(",")),
-        )
-        .unwrap();
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A user of this run's own in the docker group (the robot's engine socket is the docker
 /// group's), who can log in over ssh with a key.
 fn add_user(prefix: &str) -> TestUser {
@@ -399,6 +320,12 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     // Without a remote path: refused before anything is built, with the way out.
     let out = robodev(&["up", "-d"]);
     assert_fails(&out, 1, &["cannot bind-mount the workspace", "remote_path"]);
+    // Whose machine and user: said the first time.
+    assert!(
+        stderr(&out).contains("on another machine"),
+        "{}",
+        stderr(&out)
+    );
 
     std::fs::write(
         ws.path().join("robodev.yaml"),
@@ -410,6 +337,13 @@ fn an_engine_over_ssh_builds_runs_as_the_remote_user_and_names_each_failure() {
     .unwrap();
     let out = robodev(&["up", "-d"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // Said once: the next commands on the same engine and user say it only with -v.
+    assert!(
+        !stderr(&out).contains("on another machine"),
+        "{}",
+        stderr(&out)
+    );
+    let out = robodev(&["-v", "up", "-d"]);
     assert!(
         stderr(&out).contains("on another machine"),
         "{}",

@@ -858,3 +858,103 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Debian's sshd on a free loopback port, with its own host key and authorized keys
+/// (`AuthorizedKeysFile DIR/keys/%u`), stopped when dropped.
+pub struct Sshd {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Sshd {
+    pub fn start() -> Sshd {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("keys")).unwrap();
+        // sshd reads a user's authorized keys as that user.
+        for p in [d, &d.join("keys")] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let keygen = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(d.join("host_key"))
+            .status()
+            .unwrap();
+        assert!(keygen.success());
+        let port = free_port();
+        std::fs::write(
+            d.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nPidFile {dir}/sshd.pid\n\
+                 AuthorizedKeysFile {dir}/keys/%u\nStrictModes no\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nPermitUserEnvironment yes\nUsePAM no\n\
+                 MaxSessions 50\nMaxStartups 50\n",
+                dir = d.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-f"])
+            .arg(d.join("sshd_config"))
+            .arg("-E")
+            .arg(d.join("sshd.log"))
+            .spawn()
+            .expect("sshd (the README's test command installs openssh-server)");
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Sshd { port, dir, child }
+    }
+
+    /// What sshd logged (`-E`): why it refused a login.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+
+    /// Let `user` log in with `public_key`, with these `environment="…"` settings.
+    pub fn authorize(&self, user: &str, public_key: &str, environment: &[&str]) {
+        let options: Vec<String> = environment
+            .iter()
+            .map(|e| format!("environment=\"{e}\""))
+            .collect();
+        std::fs::write(
+            self.dir.path().join("keys").join(user),
+            format!("{} {public_key}", options.join(",")),
+        )
+        .unwrap();
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `unix://` address of an engine `scripts/engines.sh` started; with CI=true a missing one
+/// fails the test.
+pub fn matrix_engine(name: &str) -> Option<String> {
+    let socket = format!("/run/robodev-engines/{name}.sock");
+    let ok = Command::new("curl")
+        .args(["-sf", "--max-time", "5", "--unix-socket", &socket])
+        .arg("http://x/v1.45/_ping")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI=true but engine {name} does not answer at {socket}: run the README's test \
+             command (scripts/engines.sh up)"
+        );
+        eprintln!("skipped: engine {name} is not running (bash scripts/engines.sh up)");
+        return None;
+    }
+    Some(format!("unix://{socket}"))
+}

@@ -97,6 +97,28 @@ fn a_teammates_engine_pulls_by_digest_instead_of_building() {
         .output()
         .unwrap();
     assert!(out.status.success());
+    // `status` says where the image came from: the registry, by its digest, not "built".
+    let out = ws
+        .cmd(&["status"])
+        .env("DOCKER_HOST", &host)
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains(&format!(
+            "present, pulled or pushed as {}/team/debian@{digest}",
+            registry.address()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    // A push of what the lock already records says so, not "recorded (commit it)".
+    let out = ws.run(&["push"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("robodev.lock already records it"),
+        "{}",
+        stderr(&out)
+    );
     let out = ws
         .cmd(&["down"])
         .env("DOCKER_HOST", &host)

@@ -18,6 +18,7 @@ fn plan_pinned(profile: &robodev::profile::Profile, base: &LockedBase) -> robode
         pins: Pins {
             dependencies: None,
             base: Some(base),
+            deploy_base: None,
         },
     })
     .unwrap()
@@ -99,6 +100,7 @@ fn a_moving_base_tag_is_warned_about_until_it_is_pinned() {
         let pins = Pins {
             dependencies: None,
             base: Some(&pin),
+            deploy_base: None,
         };
         assert!(moving_base_warning(&profile, &pins).is_none(), "{base}");
     }
@@ -161,4 +163,72 @@ fn locked_names_a_base_image_the_lock_does_not_pin() {
         .args(["lock", "--locked", "debian"])
         .assert()
         .success();
+}
+
+/// The deploy image's runtime stage is pinned like the development base: its `FROM` is the
+/// locked digest, a pin of another image is not used, and `--locked` names a runtime base the
+/// lock does not pin.
+#[test]
+fn the_deploy_runtime_base_is_pinned_like_the_development_base() {
+    const PROFILE: &str = "version: 1\nextends: debian\nname: rover\ndeploy:\n  command: [hello]\n  base: debian:bookworm-slim\n";
+    let dir = ProfileDir::new(&[
+        ("robodev.yaml", PROFILE),
+        (
+            "robodev.lock",
+            &format!(
+                "version: 1\nbase:\n  rover:\n    image: debian:bookworm\ndeploy_base:\n  rover:\n    image: debian:bookworm-slim\n    digest: {DIGEST}\n"
+            ),
+        ),
+    ]);
+    let profile = profile_from(PROFILE).unwrap();
+    let lock = LockFile::read(dir.root()).unwrap();
+    let pins = Pins::of(&lock, &profile);
+    assert_eq!(
+        pins.runtime_reference(&profile).unwrap(),
+        format!("debian:bookworm-slim@{DIGEST}")
+    );
+    robodev(dir.root())
+        .args(["generate", "--deploy"])
+        .assert()
+        .success();
+    let df = std::fs::read_to_string(dir.root().join(".robodev/deploy/Dockerfile")).unwrap();
+    assert!(
+        df.contains(&format!("FROM debian:bookworm-slim@{DIGEST} AS runtime")),
+        "{df}"
+    );
+    robodev(dir.root())
+        .args(["lock", "--locked"])
+        .assert()
+        .success();
+
+    // The profile names another runtime base: the pin is not used, and --locked says so.
+    let other = PROFILE.replace("debian:bookworm-slim", "debian:trixie-slim");
+    std::fs::write(dir.root().join("robodev.yaml"), &other).unwrap();
+    let profile = profile_from(&other).unwrap();
+    assert_eq!(
+        Pins::of(&lock, &profile)
+            .runtime_reference(&profile)
+            .unwrap(),
+        "debian:trixie-slim"
+    );
+    robodev(dir.root())
+        .args(["lock", "--locked"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "deploy runtime base: the lock pins debian:bookworm-slim, the profile names debian:trixie-slim",
+        ));
+    // A lock with no runtime pin at all names it as not pinned.
+    std::fs::write(
+        dir.root().join("robodev.lock"),
+        "version: 1\nbase:\n  rover:\n    image: debian:bookworm\n",
+    )
+    .unwrap();
+    robodev(dir.root())
+        .args(["lock", "--locked"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "deploy runtime base: debian:trixie-slim is not pinned",
+        ));
 }

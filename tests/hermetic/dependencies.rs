@@ -314,6 +314,7 @@ fn the_dependency_layer_installs_exactly_the_locked_packages_after_ros() {
         pins: robodev::plan::Pins {
             dependencies: Some(&lock),
             base: None,
+            deploy_base: None,
         },
     })
     .unwrap();

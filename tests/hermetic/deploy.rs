@@ -46,6 +46,8 @@ fn dockerfile_with(
         profile,
         DeployInputs {
             from: &profile.base_image,
+            runtime_from: &profile.deploy.as_ref().unwrap().base,
+            generated_dir: robodev::plan::deploy::GENERATED_DIR,
             feature_packages: features,
             build_deps: &build,
             runtime_deps: &runtime,
@@ -124,7 +126,11 @@ fn the_runtime_stage_gets_install_the_exec_dependencies_and_a_fixed_user_only() 
     // Nothing of the workspace but install/ reaches it.
     let copies: Vec<&str> = runtime.lines().filter(|l| l.starts_with("COPY")).collect();
     assert_eq!(copies.len(), 2, "{copies:?}");
-    assert!(copies[0].starts_with("COPY --from=build /ws/install /ws/install"));
+    assert!(
+        copies
+            .iter()
+            .any(|c| c.starts_with("COPY --from=build /ws/install /ws/install"))
+    );
     assert!(runtime.contains("USER 10001:10001"));
     assert!(runtime.contains(r#"CMD ["ros2","launch","rover_bringup","robot.launch.py"]"#));
 }
@@ -165,6 +171,7 @@ fn the_build_stage_repeats_the_development_images_layers() {
         pins: robodev::plan::Pins {
             dependencies: Some(&lock),
             base: None,
+            deploy_base: None,
         },
     })
     .unwrap();
@@ -206,6 +213,40 @@ fn generate_deploy_writes_the_multistage_dockerfile_without_an_engine() {
         .stderr(predicates::str::contains("command:"));
 }
 
+/// `generate --deploy -o DIR`, as the README shows it: the Dockerfile copies its entrypoint from
+/// DIR (relative to the workspace root, its build context); a DIR outside the workspace is
+/// refused with why.
+#[test]
+fn generate_deploy_writes_where_o_says_inside_the_workspace() {
+    let dir = ProfileDir::new(&[("robodev.yaml", ROVER)]);
+    robodev(dir.root())
+        .args(["generate", "--deploy", "-o", "docker/deploy"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "docker build -f docker/deploy/Dockerfile .",
+        ));
+    let df = std::fs::read_to_string(dir.root().join("docker/deploy/Dockerfile")).unwrap();
+    assert!(
+        df.contains("COPY docker/deploy/robodev-deploy-entrypoint"),
+        "{df}"
+    );
+    assert!(
+        dir.root()
+            .join("docker/deploy/robodev-deploy-entrypoint")
+            .is_file()
+    );
+    assert!(!dir.root().join(".robodev/deploy").exists());
+    let outside = tempfile::tempdir().unwrap();
+    robodev(dir.root())
+        .args(["generate", "--deploy", "-o"])
+        .arg(outside.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("must be inside the workspace"));
+    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+}
+
 /// `deploy run` with `x11: true`: the fixed user (uid 10001) gets a cookie file of its own,
 /// readable by that uid, never the developer's 0600 one.
 #[test]
@@ -245,4 +286,39 @@ fn deploy_run_gives_the_fixed_user_a_readable_x11_cookie() {
         assert_eq!(mode(std::path::Path::new(&c.host_file)), expected);
     }
     assert_eq!(mode(&dir.path().join("x11")), 0o700);
+}
+
+#[test]
+fn the_runtime_base_comes_from_the_mirror_the_base_image_comes_from() {
+    let mirrored = "version: 1\nextends: humble\nname: rover\nbase_image: registry.lab:5000/mirror/ros:humble-ros-base\ndeploy:\n  command: [ros2, run, a, b]\n";
+    let p = profile_from(mirrored).unwrap();
+    assert_eq!(
+        p.deploy.as_ref().unwrap().base,
+        "registry.lab:5000/mirror/ros:humble-ros-core"
+    );
+    // A named variant comes from the mirror too; an image named in full is taken as written.
+    let variant = mirrored.replace(
+        "[ros2, run, a, b]\n",
+        "[ros2, run, a, b]\n  base: ros-base\n",
+    );
+    let p = profile_from(&variant).unwrap();
+    assert_eq!(
+        p.deploy.as_ref().unwrap().base,
+        "registry.lab:5000/mirror/ros:humble-ros-base"
+    );
+    let named = mirrored.replace(
+        "[ros2, run, a, b]\n",
+        "[ros2, run, a, b]\n  base: debian:bookworm-slim\n",
+    );
+    let p = profile_from(&named).unwrap();
+    assert_eq!(p.deploy.as_ref().unwrap().base, "debian:bookworm-slim");
+    // A base image that is no mirror of an official one: the official runtime image.
+    let own = mirrored.replace(
+        "registry.lab:5000/mirror/ros:humble-ros-base",
+        "team/ros-humble:1",
+    );
+    let p = profile_from(&own).unwrap();
+    assert_eq!(p.deploy.as_ref().unwrap().base, "ros:humble-ros-core");
+    let d = dockerfile(&p, None);
+    assert!(d.contains("FROM ros:humble-ros-core AS runtime"), "{d}");
 }

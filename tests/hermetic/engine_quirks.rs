@@ -249,3 +249,51 @@ fn a_robots_display_and_sound_are_its_own_and_optional() {
             .any(|p| p.message.contains("DISPLAY is not set on this host"))
     );
 }
+
+/// Docker 25–27 (API ≥ 1.44) report CDI only with `features.cdi` in daemon.json: on a host with
+/// /dev/nvidia* and an engine that reports no CDI spec dirs, `doctor` names that setting and
+/// NVIDIA's spec; an older engine gets the runtime's fix only.
+#[test]
+fn doctor_names_the_cdi_setting_of_docker_25_to_27() {
+    let mut host = laptop();
+    host.nvidia_nodes = vec!["/dev/nvidia0".into(), "/dev/nvidiactl".into()];
+    let gpu_check = |yaml: &str, engine: &EngineFacts| {
+        robodev::plan::hardware_checks(&profile_from(yaml).unwrap(), &host, engine)
+            .into_iter()
+            .find(|c| c.name.starts_with("gpu"))
+            .unwrap()
+    };
+    let nvidia = "version: 1\nextends: humble\nname: g\ngpu: nvidia\n";
+    let auto = "version: 1\nextends: humble\nname: g\ngpu: auto\n";
+    let docker26 = EngineFacts {
+        api_version: "1.45".into(),
+        runtimes: vec!["runc".into()],
+        ..Default::default()
+    };
+    for yaml in [nvidia, auto] {
+        let check = gpu_check(yaml, &docker26);
+        let fix = check.fix.unwrap_or_default();
+        assert!(
+            fix.contains("\"features\": {\"cdi\": true}")
+                && fix.contains("nvidia-ctk cdi generate"),
+            "{yaml}: {fix}"
+        );
+    }
+    let docker20 = EngineFacts {
+        api_version: "1.41".into(),
+        ..docker26.clone()
+    };
+    let fix = gpu_check(nvidia, &docker20).fix.unwrap_or_default();
+    assert!(
+        !fix.contains("features") && fix.contains("nvidia-ctk runtime configure"),
+        "{fix}"
+    );
+    // CDI on, with NVIDIA's spec: nothing to fix.
+    let cdi = EngineFacts {
+        cdi_spec_dirs: vec!["/etc/cdi".into()],
+        ..docker26.clone()
+    };
+    host.cdi_nvidia = true;
+    let check = robodev::plan::hardware_checks(&profile_from(nvidia).unwrap(), &host, &cdi);
+    assert!(check.iter().all(|c| c.fix.is_none()), "{check:?}");
+}

@@ -6,6 +6,7 @@ mod command_layer;
 mod fake_engine;
 
 mod base_pins;
+mod buildkit;
 mod ci_files;
 mod cli;
 mod dependencies;
@@ -23,5 +24,6 @@ mod profiles;
 mod ros_traffic;
 mod security;
 mod security_opt_separator;
+mod sources;
 mod structure;
 mod what_runs;

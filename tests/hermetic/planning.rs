@@ -433,3 +433,32 @@ fn each_instruction_belongs_to_the_profile_section_that_made_it() {
         .collect();
     insta::assert_snapshot!("instruction_sections", sections.join("\n"));
 }
+
+/// The image's `robodev.workspace` label names a workspace under the home directory as `~/…`:
+/// a pushed image carries no one's home path or user name to the teammates who pull it.
+#[test]
+fn the_images_workspace_label_carries_no_home_path() {
+    let plan = plan_for(&builtin("humble"), &laptop(), &EngineFacts::default()).unwrap();
+    assert_eq!(plan.image.labels["robodev.workspace"], "~/robot_ws");
+    assert!(
+        !plan
+            .image
+            .labels
+            .values()
+            .any(|v| v.contains("/home/alice")),
+        "{:?}",
+        plan.image.labels
+    );
+    // Outside the home directory: the path as it is.
+    assert_eq!(
+        robodev::plan::home_relative(
+            std::path::Path::new("/srv/ws"),
+            std::path::Path::new("/home/alice")
+        ),
+        "/srv/ws"
+    );
+    assert_eq!(
+        robodev::plan::home_relative(std::path::Path::new("/srv/ws"), std::path::Path::new("/")),
+        "/srv/ws"
+    );
+}

@@ -19,6 +19,26 @@ fn engine_gives_nvidia(host: &HostFacts, engine: &EngineFacts) -> bool {
     engine.has_nvidia_runtime() || (engine.supports_cdi() && host.cdi_nvidia)
 }
 
+/// What to do when the engine cannot hand NVIDIA GPUs over. A Docker engine of API ≥ 1.44
+/// (Docker 25–27) that reports no CDI spec directories has CDI turned off: it is on only with
+/// `features.cdi` in daemon.json (Docker 28 turns it on by default).
+fn engine_fix(host: &HostFacts, engine: &EngineFacts) -> String {
+    let cdi_off = engine.podman.is_none()
+        && engine.cdi_spec_dirs.is_empty()
+        && crate::facts::engine::api_at_least(&engine.api_version, 1, 44)
+        && host_has_nvidia(host);
+    if !cdi_off {
+        return TOOLKIT_FIX.to_string();
+    }
+    format!(
+        "this engine (API {}) reports no CDI spec directories: Docker 25–27 use CDI only with \
+         `{{\"features\": {{\"cdi\": true}}}}` in /etc/docker/daemon.json (then restart it), \
+         with NVIDIA's spec written by `sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml`; \
+         or {TOOLKIT_FIX}",
+        engine.api_version
+    )
+}
+
 /// The host has an NVIDIA driver: `/dev/nvidia*`, or a Jetson (L4T).
 fn host_has_nvidia(host: &HostFacts) -> bool {
     !host.nvidia_nodes.is_empty() || host.tegra
@@ -120,8 +140,14 @@ impl Feature for Gpu {
             GpuMode::Auto => {
                 let (mode, note) = resolve(GpuMode::Auto, host, ctx.engine);
                 let detail = note.map(|n| n.text).unwrap_or_default();
-                vec![if mode == GpuMode::None {
-                    Check::warn("gpu", detail, None)
+                // An NVIDIA GPU the engine cannot hand over: how to make it able to.
+                let unused_nvidia = mode != GpuMode::Nvidia && host_has_nvidia(host);
+                vec![if mode == GpuMode::None || unused_nvidia {
+                    Check::warn(
+                        "gpu",
+                        detail,
+                        unused_nvidia.then(|| engine_fix(host, ctx.engine)),
+                    )
                 } else {
                     Check::ok("gpu", detail)
                 }]
@@ -137,7 +163,7 @@ impl Feature for Gpu {
                     Check::fail(
                         "gpu: NVIDIA runtime or CDI",
                         "the engine has no nvidia runtime and no NVIDIA CDI spec",
-                        TOOLKIT_FIX,
+                        engine_fix(host, ctx.engine),
                     )
                 };
                 let driver_check = if host_has_nvidia(host) {
