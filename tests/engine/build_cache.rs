@@ -34,34 +34,7 @@ fn an_empty_engine_builds_only_the_changed_layer_with_the_registry_cache() {
     let registry = Registry::start_at(PORT, None);
 
     // A base of this test's own, on both engines: no layer of another run can be cached.
-    let base = format!("robodev-e2e/bkcachebase:{pid}");
-    let container = format!("robodev-e2e-bkcachebase-{pid}");
-    let marker = format!("/{pid}");
-    must(
-        "docker",
-        &[
-            "run",
-            "--name",
-            &container,
-            "--network=host",
-            "debian:bookworm",
-            "touch",
-            &marker,
-        ],
-    );
-    must("docker", &["commit", &container, &base]);
-    must("docker", &["rm", &container]);
-    for socket in [developer_socket, runner_socket] {
-        let load = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "docker save {base} | curl -sf --unix-socket {socket} -X POST \
-                 -H Content-Type:application/x-tar --data-binary @- http://x/images/load"
-            ))
-            .output()
-            .unwrap();
-        assert!(load.status.success(), "{}", stderr(&load));
-    }
+    let base = own_base("bkcachebase", &[developer_socket, runner_socket]);
 
     let name = format!("bkcache{pid}");
     let profile = |apt: &str| {
@@ -200,10 +173,12 @@ fn clean_build_cache_prunes_robodevs_cache_mounts_and_nothing_else() {
         |records: &[(String, String)]| records.iter().any(|(_, d)| d.contains(&foreign));
     assert!(foreign_there(&build_cache_records(socket)));
 
-    // robodev's: a build with apt cache mounts.
+    // robodev's: a build with apt cache mounts, on a base of its own so that its apt step runs
+    // (a build all from the cache makes no cache mount).
+    let base = own_base("bkcleanbase", &[socket]);
     let name = format!("bkclean{pid}");
     let ws = Ws::new(&format!(
-        "version: 1\nname: {name}\nros: {{distro: humble}}\nbase_image: debian:bookworm\n\
+        "version: 1\nname: {name}\nros: {{distro: humble}}\nbase_image: {base}\n\
          security: {{sudo: false}}\ndependencies: {{ccache: false}}\napt: [tree]\n"
     ));
     let run = |args: &[&str]| {
@@ -250,4 +225,44 @@ fn clean_build_cache_prunes_robodevs_cache_mounts_and_nothing_else() {
         .arg(format!("filters={{\"description\":[\"{foreign}\"]}}"))
         .arg("http://x/build/prune")
         .output();
+    let _ = Command::new("curl")
+        .args(["-sf", "--unix-socket", socket, "-X", "DELETE"])
+        .arg(format!("http://x/images/{base}?force=1"))
+        .output();
+    let _ = docker(&["rmi", &base]);
+}
+
+/// A base image of this test's own (debian:bookworm and one file, made on the host's engine),
+/// loaded into each engine of `sockets`: no layer of another run is in their build caches, so
+/// every step of a build on it runs.
+fn own_base(what: &str, sockets: &[&str]) -> String {
+    let pid = std::process::id();
+    let base = format!("robodev-e2e/{what}:{pid}");
+    let container = format!("robodev-e2e-{what}-{pid}");
+    must(
+        "docker",
+        &[
+            "run",
+            "--name",
+            &container,
+            "--network=host",
+            "debian:bookworm",
+            "touch",
+            &format!("/{pid}"),
+        ],
+    );
+    must("docker", &["commit", &container, &base]);
+    must("docker", &["rm", &container]);
+    for socket in sockets {
+        let load = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "docker save {base} | curl -sf --unix-socket {socket} -X POST \
+                 -H Content-Type:application/x-tar --data-binary @- http://x/images/load"
+            ))
+            .output()
+            .unwrap();
+        assert!(load.status.success(), "{}", stderr(&load));
+    }
+    base
 }
