@@ -34,7 +34,11 @@ fn an_empty_engine_builds_only_the_changed_layer_with_the_registry_cache() {
     let registry = Registry::start_at(PORT, None);
 
     // A base of this test's own, on both engines: no layer of another run can be cached.
-    let base = own_base("bkcachebase", &[developer_socket, runner_socket]);
+    let base = own_base(
+        "bkcachebase",
+        &pid.to_string(),
+        &[developer_socket, runner_socket],
+    );
 
     let name = format!("bkcache{pid}");
     let profile = |apt: &str| {
@@ -175,7 +179,7 @@ fn clean_build_cache_prunes_robodevs_cache_mounts_and_nothing_else() {
 
     // robodev's: a build with apt cache mounts, on a base of its own so that its apt step runs
     // (a build all from the cache makes no cache mount).
-    let base = own_base("bkcleanbase", &[socket]);
+    let base = own_base("bkcleanbase", &pid.to_string(), &[socket]);
     let name = format!("bkclean{pid}");
     let ws = Ws::new(&format!(
         "version: 1\nname: {name}\nros: {{distro: humble}}\nbase_image: {base}\n\
@@ -230,39 +234,4 @@ fn clean_build_cache_prunes_robodevs_cache_mounts_and_nothing_else() {
         .arg(format!("http://x/images/{base}?force=1"))
         .output();
     let _ = docker(&["rmi", &base]);
-}
-
-/// A base image of this test's own (debian:bookworm and one file, made on the host's engine),
-/// loaded into each engine of `sockets`: no layer of another run is in their build caches, so
-/// every step of a build on it runs.
-fn own_base(what: &str, sockets: &[&str]) -> String {
-    let pid = std::process::id();
-    let base = format!("robodev-e2e/{what}:{pid}");
-    let container = format!("robodev-e2e-{what}-{pid}");
-    must(
-        "docker",
-        &[
-            "run",
-            "--name",
-            &container,
-            "--network=host",
-            "debian:bookworm",
-            "touch",
-            &format!("/{pid}"),
-        ],
-    );
-    must("docker", &["commit", &container, &base]);
-    must("docker", &["rm", &container]);
-    for socket in sockets {
-        let load = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "docker save {base} | curl -sf --unix-socket {socket} -X POST \
-                 -H Content-Type:application/x-tar --data-binary @- http://x/images/load"
-            ))
-            .output()
-            .unwrap();
-        assert!(load.status.success(), "{}", stderr(&load));
-    }
-    base
 }

@@ -5,7 +5,7 @@
 //! never part of the image.
 
 use crate::support::*;
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// A profile whose image installs `apt` packages on the plain Debian base, nothing else.
 fn profile(name: &str, apt: &[&str]) -> String {
@@ -14,23 +14,6 @@ fn profile(name: &str, apt: &[&str]) -> String {
          security: {{sudo: false}}\ndependencies: {{ccache: false}}\napt: [{}]\n",
         apt.join(", ")
     )
-}
-
-fn on(ws: &Ws, host: &str, args: &[&str]) -> Output {
-    let out = ws.cmd(args).env("DOCKER_HOST", host).output().unwrap();
-    eprintln!(
-        "$ DOCKER_HOST={host} robodev {}\n{}{}",
-        args.join(" "),
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
-fn ok_on(ws: &Ws, host: &str, args: &[&str]) -> String {
-    let out = on(ws, host, args);
-    assert!(out.status.success(), "robodev {args:?} on {host} failed");
-    stderr(&out)
 }
 
 /// The engine API's answer for `path` on the engine at `host` (`unix://…`).
@@ -157,35 +140,13 @@ fn buildkit_builds_with_step_lines_and_the_same_hash_as_the_classic_builder() {
     }
 }
 
-/// A base image of this test's own (debian:bookworm and one file), so that no layer of another
-/// run is in the layer cache and every apt step runs.
-fn own_base(tag: &str) -> String {
-    let base = format!("robodev-e2e/bkbase:{tag}");
-    let container = format!("robodev-e2e-bkbase-{tag}");
-    must(
-        "docker",
-        &[
-            "run",
-            "--name",
-            &container,
-            "--network=host",
-            "debian:bookworm",
-            "touch",
-            &format!("/{tag}"),
-        ],
-    );
-    must("docker", &["commit", &container, &base]);
-    must("docker", &["rm", &container]);
-    base
-}
-
 #[test]
 fn a_rebuild_after_one_more_apt_package_takes_apts_files_from_the_cache_mounts() {
     if !engine() || !is_root() {
         return;
     }
     let name = format!("bkapt{}", std::process::id());
-    let base = own_base(&name);
+    let base = own_base("bkbase", &name, &[]);
     let profile = |apt: &[&str]| profile(&name, apt).replace("debian:bookworm", &base);
     let ws = Ws::new(&profile(&["tree"]));
     // -v: the whole log, where apt says `Get:… tree amd64 …` for each .deb it downloads and

@@ -21,23 +21,6 @@ fn tiny(name: &str, registry: &str) -> String {
     )
 }
 
-fn on(ws: &Ws, host: &str, args: &[&str]) -> std::process::Output {
-    let out = ws.cmd(args).env("DOCKER_HOST", host).output().unwrap();
-    eprintln!(
-        "$ DOCKER_HOST={host} robodev {}\n{}{}",
-        args.join(" "),
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
-fn ok_on(ws: &Ws, host: &str, args: &[&str]) -> String {
-    let out = on(ws, host, args);
-    assert!(out.status.success(), "robodev {args:?} on {host} failed");
-    stderr(&out)
-}
-
 fn journeys(kind: &str, port: u16) {
     if !engine() || !is_root() {
         return;

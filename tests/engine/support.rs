@@ -958,3 +958,56 @@ pub fn matrix_engine(name: &str) -> Option<String> {
     }
     Some(format!("unix://{socket}"))
 }
+
+/// `robodev ARGS` in `ws` against the engine at `host`, its output shown.
+pub fn on(ws: &Ws, host: &str, args: &[&str]) -> Output {
+    let out = ws.cmd(args).env("DOCKER_HOST", host).output().unwrap();
+    eprintln!(
+        "$ DOCKER_HOST={host} robodev {}\n{}{}",
+        args.join(" "),
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+/// The same, which must succeed: its stderr.
+pub fn ok_on(ws: &Ws, host: &str, args: &[&str]) -> String {
+    let out = on(ws, host, args);
+    assert!(out.status.success(), "robodev {args:?} on {host} failed");
+    stderr(&out)
+}
+
+/// A base image of a test's own, `robodev-e2e/WHAT:TAG` (debian:bookworm and one file, made on
+/// the host's engine), loaded into each engine of `sockets` too: no layer of another run is in
+/// their build caches, so every step of a build on it runs.
+pub fn own_base(what: &str, tag: &str, sockets: &[&str]) -> String {
+    let base = format!("robodev-e2e/{what}:{tag}");
+    let container = format!("robodev-e2e-{what}-{tag}");
+    must(
+        "docker",
+        &[
+            "run",
+            "--name",
+            &container,
+            "--network=host",
+            "debian:bookworm",
+            "touch",
+            &format!("/{tag}"),
+        ],
+    );
+    must("docker", &["commit", &container, &base]);
+    must("docker", &["rm", &container]);
+    for socket in sockets {
+        let load = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "docker save {base} | curl -sf --unix-socket {socket} -X POST \
+                 -H Content-Type:application/x-tar --data-binary @- http://x/images/load"
+            ))
+            .output()
+            .unwrap();
+        assert!(load.status.success(), "{}", stderr(&load));
+    }
+    base
+}
