@@ -200,7 +200,8 @@ impl Planner<'_> {
 }
 
 /// Remove robodev's own images that nothing uses: no container, no profile or robodev.lock of
-/// this workspace or of the workspace that built the image.
+/// this workspace, of the workspace that built the image or of another workspace robodev
+/// planned for on this machine (`known_workspaces`).
 ///
 /// Robodev's own: a tag in robodev's naming whose hash matches the image's hash label (an image
 /// built `FROM` one, or a `docker commit` snapshot, inherits the label but not such a tag). Only
@@ -237,6 +238,13 @@ pub async fn clean(s: &Session, dry_run: bool, all: bool, json: bool) -> Result<
         unknown,
     };
     uses.workspaces.insert(s.workspace.root.clone(), here);
+    // Every other workspace robodev planned for here: one may plan an image another built.
+    for root in super::known_workspaces::existing() {
+        if !uses.workspaces.contains_key(&root) {
+            let seen = planner.read(&root, &mut uses).await;
+            uses.workspaces.insert(root, seen);
+        }
+    }
     // The workspace each image was built in: what it holds now decides for that image.
     for image in &images {
         let Some(root) = built_in(image) else {

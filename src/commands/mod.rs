@@ -18,6 +18,7 @@ mod export;
 mod image_pull;
 mod images;
 mod init;
+mod known_workspaces;
 mod listing;
 mod lock;
 mod lock_mode;

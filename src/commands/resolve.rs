@@ -21,5 +21,6 @@ pub async fn resolve(
     pin_base: bool,
 ) -> Result<Inputs> {
     ensure_lock(s, engine, profile, mode, pin_base).await?;
+    super::known_workspaces::record(&s.workspace.root);
     s.facts(profile, Some(engine), Freshness::Now).await
 }

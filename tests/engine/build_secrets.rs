@@ -225,7 +225,7 @@ fn a_private_apt_package_installs_with_a_build_secret_that_no_layer_or_log_keeps
     assert!(!stdout(&inspect).contains(&password));
     let history = docker(&["history", "--no-trunc", &tag]);
     assert!(
-        stdout(&history).contains("apt-get update"),
+        stdout(&history).contains("apt-get -o Acquire::Retries=3 update"),
         "{}",
         stdout(&history)
     );

@@ -202,7 +202,8 @@ fn the_deploy_image_runs_the_workspace_without_compilers_sources_or_secrets() {
 
     // Air-gapped: the deploy image in a bundle, loaded on an empty robot engine, runs there.
     // (Outside the workspace: a file written into it is one more source of the next build.)
-    let bundle = scratch().join(format!("rover-deploy-{}.tar.zst", std::process::id()));
+    let bundles = tempfile::tempdir_in(scratch()).unwrap();
+    let bundle = bundles.path().join("rover-deploy.tar.zst");
     let out = run_with_local_rosdep(
         &ws,
         &["save", "--deploy", "-o", &bundle.display().to_string()],

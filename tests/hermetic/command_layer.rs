@@ -11,7 +11,9 @@ use std::sync::Once;
 pub(crate) fn private_dirs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let dir = std::env::temp_dir().join(format!("robodev-fake-{}", std::process::id()));
+        // In the build's own scratch folder, so no run leaves anything in /tmp.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("robodev-fake-{}", std::process::id()));
         // SAFETY: set once, before any command of this process reads them.
         unsafe {
             std::env::set_var("ROBODEV_STATE_DIR", dir.join("state"));
@@ -447,6 +449,41 @@ fn clean_keeps_images_another_workspaces_profile_or_lock_uses() {
 
     // Nothing of theirs uses it any more: removed.
     std::fs::remove_file(theirs.path().join("robodev.lock")).unwrap();
+    assert_eq!(here.run(&engine, &["clean"]), 0);
+    assert_eq!(removed(&engine), vec![format!("remove image {tag}")]);
+}
+
+/// Two workspaces with the same profile share one image, whose labels name only the one that
+/// built it: once that one was gone, `clean` anywhere removed the image the other still plans.
+#[test]
+fn clean_keeps_an_image_another_known_workspace_plans_when_its_builder_is_gone() {
+    let engine = FakeEngine::new();
+    // Two clones of one project: the same profile, named in it.
+    let profile = format!("{PROFILE}name: rover\nenv: {{WHO: shared-by-two}}\n");
+    let builder = Ws::new(&profile);
+    assert_eq!(builder.run(&engine, &["build"]), 0);
+    let tag = engine.state().images[0].tags[0].clone();
+    let sharer = Ws::new(&profile);
+    assert_eq!(sharer.run(&engine, &["build"]), 0);
+    let images: Vec<_> = engine
+        .state()
+        .images
+        .iter()
+        .map(|i| (i.tags.clone(), i.labels.clone()))
+        .collect();
+    assert_eq!(images.len(), 1, "the second one reuses it: {images:?}");
+    drop(builder);
+    let here = Ws::new(&format!("{PROFILE}env: {{WHO: elsewhere}}\n"));
+    let removed = |engine: &FakeEngine| engine.state().calls_starting("remove image");
+    assert_eq!(here.run(&engine, &["clean"]), 0);
+    assert!(removed(&engine).is_empty(), "{:?}", removed(&engine));
+
+    // The sharer moves on: nothing plans it any more.
+    std::fs::write(
+        sharer.path().join("robodev.yaml"),
+        format!("{PROFILE}name: rover\nenv: {{WHO: moved-on}}\n"),
+    )
+    .unwrap();
     assert_eq!(here.run(&engine, &["clean"]), 0);
     assert_eq!(removed(&engine), vec![format!("remove image {tag}")]);
 }

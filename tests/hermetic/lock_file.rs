@@ -2,13 +2,14 @@
 //! `robodev lock` writes nothing, fields and sections a newer robodev wrote survive a rewrite,
 //! and a lock file robodev cannot use is named in plain words.
 
+use crate::command_layer::private_dirs;
 use crate::fake_engine::{FakeEngine, FakeImage};
 use crate::support::*;
 use robodev::lockfile::base::LockedBase;
 use robodev::lockfile::images::LockedImage;
 use robodev::lockfile::{LOCK_FILE, LockFile};
 use std::path::Path;
-use std::sync::{Arc, Barrier, Once};
+use std::sync::{Arc, Barrier};
 
 const PROFILES: [&str; 6] = ["debian", "humble", "jazzy", "kilted", "noetic", "rolling"];
 
@@ -155,21 +156,6 @@ fn writer_process() {
         );
         lock.write().unwrap();
     }
-}
-
-/// State and config directories of this test process's own (the commands run in-process); the
-/// same ones `command_layer.rs` sets, whichever sets them first.
-fn private_dirs() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let dir = std::env::temp_dir().join(format!("robodev-fake-{}", std::process::id()));
-        // SAFETY: the same values every setter in this process sets, before its commands run.
-        unsafe {
-            std::env::set_var("ROBODEV_STATE_DIR", dir.join("state"));
-            std::env::set_var("ROBODEV_CONFIG_DIR", dir.join("config"));
-            std::env::set_var("NO_COLOR", "1");
-        }
-    });
 }
 
 /// `robodev -q -w WS ARGS…` in this process against `engine`; its exit code.

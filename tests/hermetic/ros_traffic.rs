@@ -119,9 +119,10 @@ fn ros_rmw_sets_the_implementation_and_installs_its_package() {
         );
         let lines = instructions(&plan.image.dockerfile);
         assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("RUN apt-get update") && l.contains(&package)),
+            lines.iter().any(
+                |l| l.starts_with("RUN apt-get -o Acquire::Retries=3 update")
+                    && l.contains(&package)
+            ),
             "{lines:#?}"
         );
         assert!(
