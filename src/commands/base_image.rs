@@ -200,7 +200,7 @@ async fn pin(s: &Session, engine: &dyn Engine, which: Base, image: &str) -> Resu
             let local = engine
                 .identity(image)
                 .await?
-                .and_then(|i| local_digest(image, &i.repo_digests));
+                .and_then(|i| local_registry_digest(image, &i));
             match &local {
                 Some(digest) => s.ui.warn(format!(
                     "could not ask the registry of {image} ({why}); pinned the local copy's \
@@ -208,8 +208,10 @@ async fn pin(s: &Session, engine: &dyn Engine, which: Base, image: &str) -> Resu
                 )),
                 None => s.ui.warn(format!(
                     "{} {image} is not pinned: its registry could not be asked ({why}) \
-                     and the local copy has no registry digest (it was built or loaded on this \
-                     machine). Builds use the tag; `robodev lock --update` tries again",
+                     and the local copy has no digest a registry is known to hold (it was built \
+                     or loaded on this engine, or the engine's image store names every image by \
+                     its own digest, as Docker's containerd store does). Builds use the tag; \
+                     `robodev lock --update` tries again",
                     which.what()
                 )),
             }
@@ -235,6 +237,15 @@ fn repository(reference: &str) -> &str {
         .unwrap_or(cut)
 }
 
+/// The registry digest of the local copy of `reference`, if it has one a registry is known to
+/// hold. On Docker's containerd image store every image, built or loaded here too, lists its
+/// own manifest's digest (its id) as a repository digest: that one proves no registry copy, and
+/// a build `FROM reference@digest` there asks the registry for it (and fails for a local-only
+/// base). On the graph store an id is a config's digest, never a manifest's.
+fn local_registry_digest(reference: &str, local: &crate::engine::ImageIdentity) -> Option<String> {
+    local_digest(reference, &local.repo_digests).filter(|digest| *digest != local.id)
+}
+
 /// The digest among an image's `REPOSITORY@sha256:…` entries that belongs to `reference`.
 fn local_digest(reference: &str, repo_digests: &[String]) -> Option<String> {
     let wanted = repository(reference);
@@ -247,6 +258,25 @@ fn local_digest(reference: &str, repo_digests: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_containerd_store_digest_that_is_the_images_own_id_pins_nothing() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let loaded = crate::engine::ImageIdentity {
+            id: digest.clone(),
+            repo_digests: vec![format!("team/base@{digest}")],
+            ..Default::default()
+        };
+        assert_eq!(local_registry_digest("team/base:1", &loaded), None);
+        let pulled = crate::engine::ImageIdentity {
+            id: format!("sha256:{}", "c".repeat(64)),
+            ..loaded
+        };
+        assert_eq!(
+            local_registry_digest("team/base:1", &pulled).as_deref(),
+            Some(digest.as_str())
+        );
+    }
 
     #[test]
     fn repositories_as_the_engine_spells_them() {

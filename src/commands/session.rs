@@ -331,6 +331,7 @@ pub async fn ensure_image(
         offline: flags.offline,
         secrets: Default::default(),
         ssh_agent: None,
+        registry_auth: Default::default(),
     };
     let forced = flags.no_cache || flags.pull;
     if !forced && let Some(found) = engine.identity(&image.tag).await? {
@@ -375,6 +376,7 @@ pub async fn ensure_image(
     let options = BuildOptions {
         secrets: crate::engine::SecretValues(std::sync::Arc::new(secrets)),
         ssh_agent,
+        registry_auth: build_registry_auth(s, image),
         ..options
     };
     let _lock = BuildLock::acquire(&image.hash, &image.tag, s.ui).await?;
@@ -388,6 +390,32 @@ pub async fn ensure_image(
         BuildOutput::Built => s.ui.success(format!("built {}", image.tag)),
     }
     Ok(out)
+}
+
+/// The user's credentials for the registries a build of `image` pulls from: its bases' and the
+/// team's build cache's (`docker login` / `robodev login`). One that cannot be read is warned
+/// about and the build goes on anonymously, as a public base needs nothing.
+fn build_registry_auth(s: &Session, image: &ImagePlan) -> crate::engine::RegistryCredentials {
+    use crate::facts::credentials::{for_registry, registry_host};
+    let mut hosts: Vec<String> = image
+        .base_images()
+        .iter()
+        .chain(image.registry_cache.iter())
+        .map(|reference| registry_host(reference).to_string())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    let mut found = Vec::new();
+    for host in hosts {
+        match for_registry(&host) {
+            Ok(Some(auth)) => found.push((host, auth)),
+            Ok(None) => {}
+            Err(e) => s.ui.warn(format!(
+                "{e}; the build pulls from {host} without credentials"
+            )),
+        }
+    }
+    crate::engine::RegistryCredentials(std::sync::Arc::new(found))
 }
 
 /// The image under the plan's tag must be the plan's image (its hash label): a name can be

@@ -4,10 +4,11 @@
 use super::connection::BollardEngine;
 use super::errors::{QUICK, api_error, is_not_found, limited};
 use crate::error::{Error, Result};
+use crate::facts::credentials::RegistryAuth;
 use crate::plan::image::ImagePlan;
 use bollard::query_parameters::BuildImageOptions;
 use futures_util::StreamExt;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
@@ -22,6 +23,39 @@ pub struct BuildOptions {
     pub secrets: SecretValues,
     /// The user's ssh agent socket, forwarded to the steps that mount it (`ssh: true`).
     pub ssh_agent: Option<std::path::PathBuf>,
+    /// The user's credentials for the registries the build pulls from (its bases, the team's
+    /// build cache), by registry host as robodev names it (`localhost:5000`, `docker.io`).
+    pub registry_auth: RegistryCredentials,
+}
+
+/// Registry credentials by host; never printed (`Debug` shows the hosts only).
+#[derive(Clone, Default)]
+pub struct RegistryCredentials(pub std::sync::Arc<Vec<(String, RegistryAuth)>>);
+
+impl std::fmt::Debug for RegistryCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(host, _)| host))
+            .finish()
+    }
+}
+
+impl RegistryCredentials {
+    /// The classic builder's `X-Registry-Config`: each credential under the key `docker login`
+    /// files it under.
+    pub(super) fn for_classic_builder(
+        &self,
+    ) -> Option<HashMap<String, bollard::auth::DockerCredentials>> {
+        let map: HashMap<_, _> = self
+            .0
+            .iter()
+            .filter_map(|(host, auth)| {
+                let key = crate::facts::credentials::config_key(host);
+                super::registry::credentials(key, Some(auth)).map(|c| (key.to_string(), c))
+            })
+            .collect();
+        (!map.is_empty()).then_some(map)
+    }
 }
 
 /// Build secrets' values by id; never printed (`Debug` shows the ids only).
@@ -183,7 +217,8 @@ impl BollardEngine {
             ..Default::default()
         };
         let body = bollard::body_full(context.into());
-        let mut stream = self.docker.build_image(options, None, Some(body));
+        let credentials = opts.registry_auth.for_classic_builder();
+        let mut stream = self.docker.build_image(options, credentials, Some(body));
 
         let mut log = StreamLog::default();
         let mut ticks = ticker();

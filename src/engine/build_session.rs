@@ -5,7 +5,10 @@
 //! does not) and the build's secrets (`moby.buildkit.secrets.v1.Secrets`), whose values go to
 //! BuildKit through this connection only; and, with `ssh: true`, the user's ssh agent
 //! (`moby.sshforward.v1.SSH`): BuildKit's signing requests go to the agent's socket and its
-//! answers back, the key never leaves the agent.
+//! answers back, the key never leaves the agent. When the user has credentials for a registry
+//! the build pulls from (a private base, the team's build cache), it serves them too
+//! (`moby.filesync.v1.Auth/Credentials`), as the docker CLI does; BuildKit itself then asks the
+//! registry for its token.
 //!
 //! bollard's own session serves registry credentials and nothing else, and its gRPC build
 //! (`Moby::docker_build`) returns no status stream; this session goes beside bollard's
@@ -13,6 +16,7 @@
 
 use super::ssh::{SshConnector, SshTarget};
 use crate::error::{Error, Result};
+use crate::facts::credentials::{DOCKER_HUB, RegistryAuth};
 use crate::facts::endpoint::{Endpoint, Transport};
 use bollard::health::health_check_response::ServingStatus;
 use bollard::health::health_server::{Health, HealthServer};
@@ -21,6 +25,12 @@ use bollard::health::{
 };
 use bollard::moby::buildkit::secrets::v1::secrets_server::{Secrets, SecretsServer};
 use bollard::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretResponse};
+use bollard::moby::filesync::v1::auth_server::{Auth, AuthServer};
+use bollard::moby::filesync::v1::{
+    CredentialsRequest, CredentialsResponse, FetchTokenRequest, FetchTokenResponse,
+    GetTokenAuthorityRequest, GetTokenAuthorityResponse, VerifyTokenAuthorityRequest,
+    VerifyTokenAuthorityResponse,
+};
 use bollard::moby::sshforward::v1::ssh_server::{Ssh, SshServer};
 use bollard::moby::sshforward::v1::{
     BytesMessage as AgentBytes, CheckAgentRequest, CheckAgentResponse,
@@ -43,6 +53,10 @@ const METHODS: &[&str] = &[
     "/moby.buildkit.secrets.v1.Secrets/GetSecret",
 ];
 
+/// The registry-credentials method, exposed only when the user has credentials for a registry
+/// the build pulls from (else BuildKit asks no one and pulls anonymously, as before).
+const AUTH_METHODS: &[&str] = &["/moby.filesync.v1.Auth/Credentials"];
+
 /// The ssh agent's methods, exposed only when the build forwards an agent.
 const SSH_METHODS: &[&str] = &[
     "/moby.sshforward.v1.SSH/CheckAgent",
@@ -60,6 +74,9 @@ pub struct SessionFiles {
     pub secrets: HashMap<String, Vec<u8>>,
     /// The ssh agent's socket to forward, if any.
     pub ssh_agent: Option<std::path::PathBuf>,
+    /// Registry host (as robodev names it: `localhost:5000`, `docker.io`) → the user's
+    /// credential there.
+    pub registry_auth: HashMap<String, RegistryAuth>,
 }
 
 /// A session being served; it ends when this is dropped.
@@ -81,7 +98,13 @@ pub async fn start(endpoint: &Endpoint, files: SessionFiles) -> Result<BuildSess
     let id = new_id();
     let upload_path = format!("/{}", new_id());
     let context_url = format!("http://buildkit-session{upload_path}");
-    let io = upgraded(endpoint, &id, files.ssh_agent.is_some()).await?;
+    let io = upgraded(
+        endpoint,
+        &id,
+        files.ssh_agent.is_some(),
+        !files.registry_auth.is_empty(),
+    )
+    .await?;
     let upload = ContextUpload {
         path: upload_path,
         tar: Arc::new(files.context),
@@ -90,6 +113,8 @@ pub async fn start(endpoint: &Endpoint, files: SessionFiles) -> Result<BuildSess
     let agent = files
         .ssh_agent
         .map(|socket| SshServer::new(AgentForward { socket }));
+    let auth = (!files.registry_auth.is_empty())
+        .then(|| AuthServer::new(RegistryCredentials(files.registry_auth)));
     let serving = tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
             .add_service(HealthServer::new(Healthy))
@@ -100,6 +125,7 @@ pub async fn start(endpoint: &Endpoint, files: SessionFiles) -> Result<BuildSess
             )
             .add_service(SecretsServer::new(secrets))
             .add_optional_service(agent)
+            .add_optional_service(auth)
             .serve_with_incoming(futures_util::stream::iter([Ok::<_, std::io::Error>(io)]))
             .await;
     });
@@ -181,7 +207,7 @@ pub(super) async fn connect(endpoint: &Endpoint) -> Result<Box<dyn EngineStream>
 }
 
 /// `POST /session` upgraded to h2c: from here on the engine speaks HTTP/2 to us.
-async fn upgraded(endpoint: &Endpoint, id: &str, ssh: bool) -> Result<SessionIo> {
+async fn upgraded(endpoint: &Endpoint, id: &str, ssh: bool, auth: bool) -> Result<SessionIo> {
     let refused = |message: String| Error::Engine {
         action: "cannot open a BuildKit session".into(),
         message,
@@ -204,7 +230,8 @@ async fn upgraded(endpoint: &Endpoint, id: &str, ssh: bool) -> Result<SessionIo>
         .header("X-Docker-Expose-Session-Name", "robodev")
         .header("X-Docker-Expose-Session-Sharedkey", "");
     let ssh_methods = if ssh { SSH_METHODS } else { &[] };
-    for method in METHODS.iter().chain(ssh_methods) {
+    let auth_methods = if auth { AUTH_METHODS } else { &[] };
+    for method in METHODS.iter().chain(ssh_methods).chain(auth_methods) {
         request = request.header("X-Docker-Expose-Session-Grpc-Method", *method);
     }
     let request = request
@@ -345,6 +372,70 @@ impl Secrets for SecretValues {
     }
 }
 
+/// The user's registry credentials, by host.
+struct RegistryCredentials(HashMap<String, RegistryAuth>);
+
+impl RegistryCredentials {
+    /// The credential for `host` as BuildKit names it (Docker Hub's API host is
+    /// `registry-1.docker.io`); empty (anonymous) when the user has none there.
+    fn answer(&self, host: &str) -> CredentialsResponse {
+        let host = match host {
+            "registry-1.docker.io" | "index.docker.io" => DOCKER_HUB,
+            other => other,
+        };
+        match self.0.get(host) {
+            Some(RegistryAuth::Password { username, password }) => CredentialsResponse {
+                username: username.clone(),
+                secret: password.clone(),
+            },
+            // An identity token is handed as the secret with no user name, as Docker's does.
+            Some(RegistryAuth::IdentityToken(token)) => CredentialsResponse {
+                username: String::new(),
+                secret: token.clone(),
+            },
+            None => CredentialsResponse::default(),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Auth for RegistryCredentials {
+    async fn credentials(
+        &self,
+        request: Request<CredentialsRequest>,
+    ) -> std::result::Result<Response<CredentialsResponse>, Status> {
+        Ok(Response::new(self.answer(&request.get_ref().host)))
+    }
+
+    // Not exposed: BuildKit fetches the registry's token itself with the credentials.
+    async fn fetch_token(
+        &self,
+        _request: Request<FetchTokenRequest>,
+    ) -> std::result::Result<Response<FetchTokenResponse>, Status> {
+        Err(Status::unimplemented(
+            "robodev hands credentials, not tokens",
+        ))
+    }
+
+    async fn get_token_authority(
+        &self,
+        _request: Request<GetTokenAuthorityRequest>,
+    ) -> std::result::Result<Response<GetTokenAuthorityResponse>, Status> {
+        Err(Status::unimplemented(
+            "robodev hands credentials, not tokens",
+        ))
+    }
+
+    async fn verify_token_authority(
+        &self,
+        _request: Request<VerifyTokenAuthorityRequest>,
+    ) -> std::result::Result<Response<VerifyTokenAuthorityResponse>, Status> {
+        Err(Status::unimplemented(
+            "robodev hands credentials, not tokens",
+        ))
+    }
+}
+
 /// The user's ssh agent, one connection to its socket per forwarded stream.
 struct AgentForward {
     socket: std::path::PathBuf,
@@ -398,5 +489,35 @@ impl Ssh for AgentForward {
             }
         });
         Ok(Response::new(Box::pin(answers)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_answered_by_host_and_docker_hub_by_its_api_host() {
+        let creds = RegistryCredentials(HashMap::from([
+            (
+                "localhost:5000".to_string(),
+                RegistryAuth::Password {
+                    username: "ci".into(),
+                    password: "s3cret".into(),
+                },
+            ),
+            (
+                DOCKER_HUB.to_string(),
+                RegistryAuth::IdentityToken("tok".into()),
+            ),
+        ]));
+        let local = creds.answer("localhost:5000");
+        assert_eq!(
+            (local.username.as_str(), local.secret.as_str()),
+            ("ci", "s3cret")
+        );
+        let hub = creds.answer("registry-1.docker.io");
+        assert_eq!((hub.username.as_str(), hub.secret.as_str()), ("", "tok"));
+        assert_eq!(creds.answer("ghcr.io"), CredentialsResponse::default());
     }
 }

@@ -40,6 +40,7 @@ impl BollardEngine {
                 context,
                 secrets: opts.secrets.0.iter().cloned().collect(),
                 ssh_agent: opts.ssh_agent.clone(),
+                registry_auth: opts.registry_auth.0.iter().cloned().collect(),
             },
         )
         .await?;

@@ -20,7 +20,9 @@ mod seam;
 mod ssh;
 mod stdio;
 
-pub use build::{BuildOptions, BuildOutput, BuildWatcher, SecretValues, base_image_help};
+pub use build::{
+    BuildOptions, BuildOutput, BuildWatcher, RegistryCredentials, SecretValues, base_image_help,
+};
 pub use build_cache::BuildCacheUsage;
 pub use chosen::{current_endpoint, use_host};
 pub use connection::BollardEngine;

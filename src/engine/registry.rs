@@ -36,7 +36,10 @@ pub struct ImageIdentity {
     pub created: String,
 }
 
-fn credentials(registry: &str, auth: Option<&RegistryAuth>) -> Option<DockerCredentials> {
+pub(super) fn credentials(
+    registry: &str,
+    auth: Option<&RegistryAuth>,
+) -> Option<DockerCredentials> {
     auth.map(|a| match a {
         RegistryAuth::Password { username, password } => DockerCredentials {
             username: Some(username.clone()),

@@ -1,5 +1,6 @@
 //! `robodev ci github|gitlab`: a pipeline that gets robodev (cached between runs), brings the
-//! environment's image (pulled by digest when the team pushed it, else built), runs
+//! environment's image (pulled by digest when the team pushed it, else built, with BuildKit
+//! taking the unchanged layers from the build cache the team's last push published), runs
 //! `robodev test` with the results kept as artifacts, and pushes the image from the default
 //! branch: one job per profile and platform. Every value reaches the shell through an
 //! environment variable, never as script text, so no profile name or registry can become a
@@ -106,7 +107,7 @@ pub fn job_steps(inputs: &CiInputs) -> Vec<(&'static str, String)> {
         ));
     }
     steps.push((
-        "Environment image (pulled by digest when the team pushed it)",
+        "Environment image (pulled by digest when the team pushed it, else built from the team's build cache)",
         format!("robodev build{locked} \"$PROFILE\""),
     ));
     steps.push((

@@ -1,29 +1,37 @@
-//! The team's build cache in the registry: `robodev push` (on Docker 26.1) publishes the image
-//! with BuildKit's inline cache as `REPOSITORY:buildcache`, and a build on an engine that has
-//! none of the profile's layers (a fresh CI runner: a second Docker 26.1) takes the unchanged
-//! ones from it after the profile gained one apt package. (Both sides run the same Docker: the
+//! The team's build cache in the registry: `robodev push` (on Docker 26.1, either image store)
+//! publishes the image with BuildKit's inline cache as `REPOSITORY:buildcache`, and a build on an
+//! engine that has none of the profile's layers (a fresh CI runner: a second Docker 26.1 of the
+//! same store) takes the unchanged ones from it after the profile gained one apt package. (Both sides run the same Docker: the
 //! cache keys of Docker 20.10's Dockerfile frontend are not 26.1's, measured here.)
 
 use crate::support::*;
 use std::process::Command;
 
-/// The registry's port (this suite's range: 5091–5094).
-const PORT: u16 = 5091;
-
 #[test]
 fn an_empty_engine_builds_only_the_changed_layer_with_the_registry_cache() {
+    registry_cache_journey("d26", 5091);
+}
+
+/// The same on Docker's containerd image store (the default from Docker 29).
+#[test]
+fn an_empty_engine_of_the_containerd_store_builds_with_the_registry_cache() {
+    registry_cache_journey("d26c", 5095);
+}
+
+/// The developer on the engine `kind`, the empty runner on `kind-2`; the registry on `port`
+/// (this suite's ports: 5091–5095).
+fn registry_cache_journey(kind: &str, port: u16) {
     if !engine() || !is_root() {
         return;
     }
-    let (developer_socket, runner_socket) = (
-        "/run/robodev-engines/d26.sock",
-        "/run/robodev-engines/d26-2.sock",
-    );
+    let developer_socket = format!("/run/robodev-engines/{kind}.sock");
+    let runner_socket = format!("/run/robodev-engines/{kind}-2.sock");
+    let (developer_socket, runner_socket) = (developer_socket.as_str(), runner_socket.as_str());
     for socket in [developer_socket, runner_socket] {
         if !std::path::Path::new(socket).exists() {
             assert!(
                 std::env::var("CI").is_err(),
-                "CI=true but {socket} is not there (scripts/engines.sh up d26 d26-2)"
+                "CI=true but {socket} is not there (scripts/engines.sh up {kind} {kind}-2)"
             );
             return;
         }
@@ -31,16 +39,16 @@ fn an_empty_engine_builds_only_the_changed_layer_with_the_registry_cache() {
     let developer = format!("unix://{developer_socket}");
     let runner = format!("unix://{runner_socket}");
     let pid = std::process::id();
-    let registry = Registry::start_at(PORT, None);
+    let registry = Registry::start_at(port, None);
 
     // A base of this test's own, on both engines: no layer of another run can be cached.
     let base = own_base(
         "bkcachebase",
-        &pid.to_string(),
+        &format!("{kind}-{pid}"),
         &[developer_socket, runner_socket],
     );
 
-    let name = format!("bkcache{pid}");
+    let name = format!("bkcache{kind}{pid}");
     let profile = |apt: &str| {
         format!(
             "version: 1\nname: {name}\nros: {{distro: humble}}\nbase_image: {base}\n\

@@ -21,6 +21,7 @@ mod images;
 mod lifecycle;
 mod new_user;
 mod podman;
+mod private_base;
 mod remote;
 mod ros_traffic;
 mod sources;
