@@ -35,7 +35,8 @@ ms() {  # ms WS ARGS...: milliseconds of one robodev command in WS (its log in $
   e=$(date +%s%N)
   echo $(( (e - s) / 1000000 ))
 }
-source_file() {  # source_file I STAMP: unit I of the heavy package
+source_file() {  # source_file I STAMP: unit I of the heavy package (STAMP is in its code, not a
+  # comment: ccache would see through a comment-only edit)
   cat <<EOF
 #include <iostream>
 #include <map>
@@ -43,7 +44,7 @@ source_file() {  # source_file I STAMP: unit I of the heavy package
 #include <sstream>
 #include <string>
 #include <vector>
-// $2
+const char* stamp_$1() { return "$2"; }
 std::string unit_$1(const std::string& text) {
   std::map<std::string, std::vector<std::string>> seen;
   std::regex word("([a-z]+)_([0-9]+)");
