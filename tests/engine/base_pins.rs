@@ -109,7 +109,7 @@ fn a_base_built_on_this_machine_is_said_to_be_unpinned() {
     let said = stderr(&out);
     assert!(
         said.contains("base image debian:bookworm is not pinned")
-            && said.contains("has no registry digest"),
+            && said.contains("has no digest a registry is known to hold"),
         "{said}"
     );
     let lock = lock_text(&ws);
