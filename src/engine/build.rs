@@ -468,10 +468,11 @@ pub fn base_image_help(base: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn plan() -> ImagePlan {
+    /// An image plan with nothing in it, for the builders' failure reports (`buildkit.rs` too).
+    pub(in crate::engine) fn plan() -> ImagePlan {
         ImagePlan {
             profile: "ws".into(),
             dockerfile: String::new(),

@@ -284,6 +284,7 @@ fn vertex_step(name: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::build::tests::plan;
     use bollard::moby::buildkit::v1::{Vertex as PbVertex, VertexLog};
 
     #[derive(Default)]
@@ -318,26 +319,6 @@ mod tests {
             }
         }
         v
-    }
-
-    fn plan() -> ImagePlan {
-        ImagePlan {
-            profile: "ws".into(),
-            dockerfile: String::new(),
-            cache_mount_dockerfile: None,
-            secrets: Vec::new(),
-            ssh: false,
-            registry_cache: None,
-            context: Default::default(),
-            build_args: Default::default(),
-            platform: None,
-            network: "host".into(),
-            hash: "54436b0de629".into(),
-            tag: "robodev/ws:54436b0de629".into(),
-            repository: "robodev/ws".into(),
-            labels: Default::default(),
-            sources: None,
-        }
     }
 
     #[test]
