@@ -12,7 +12,7 @@ use crate::cli::BuildFlags;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::facts::{sources, workspace};
-use crate::files::{GeneratedFile, write_generated};
+use crate::files::write_generated;
 use crate::plan::deploy::{self, DeployInputs, GENERATED_DIR};
 use crate::plan::image::{ImagePlan, SourceTree};
 use crate::plan::render::Renderer;
@@ -238,17 +238,7 @@ pub async fn generate(
         .into_owned();
     let inputs = s.facts(&profile, None, Freshness::Now).await?;
     let image = plan_image(s, &profile, &inputs, Some(&relative))?;
-    let mut files = vec![GeneratedFile {
-        path: dir.join("Dockerfile"),
-        content: image.dockerfile.clone(),
-        executable: false,
-    }];
-    files.extend(image.context_files().map(|f| GeneratedFile {
-        path: dir.join(f.name),
-        content: f.content.to_string(),
-        executable: f.executable,
-    }));
-    write_generated(&files, force)?;
+    write_generated(&super::profiles::image_files(&image, &dir), force)?;
     s.ui.success(format!(
         "wrote {}/Dockerfile and its entrypoint; build from the workspace root: \
          `docker build -f {relative}/Dockerfile .` (keep build/ install/ log/ .git in \

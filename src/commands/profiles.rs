@@ -3,8 +3,9 @@
 use super::session::Session;
 use crate::error::Result;
 use crate::files::{GeneratedFile, write_generated};
+use crate::plan::image::ImagePlan;
 use crate::ui::print_out;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub fn list(s: &Session, json: bool) -> Result<i32> {
     let entries = s.search.list();
@@ -48,6 +49,22 @@ pub fn show(s: &Session, reference: Option<&str>, json: bool) -> Result<i32> {
     Ok(0)
 }
 
+/// An image plan as files in `dir`: its Dockerfile and its context files (`generate` and
+/// `generate --deploy`).
+pub(super) fn image_files(image: &ImagePlan, dir: &Path) -> Vec<GeneratedFile> {
+    let mut files = vec![GeneratedFile {
+        path: dir.join("Dockerfile"),
+        content: image.dockerfile.clone(),
+        executable: false,
+    }];
+    files.extend(image.context_files().map(|f| GeneratedFile {
+        path: dir.join(f.name),
+        content: f.content.to_string(),
+        executable: f.executable,
+    }));
+    files
+}
+
 /// Where `generate` writes by default: a directory robodev owns, never the repository root.
 const GENERATE_DIR: &str = ".robodev/docker";
 
@@ -60,17 +77,7 @@ pub async fn generate(
     let profile = s.profile(reference)?;
     let plan = s.plan(&profile, None).await?;
     let output = output.unwrap_or_else(|| s.workspace.root.join(GENERATE_DIR));
-    let mut files = vec![GeneratedFile {
-        path: output.join("Dockerfile"),
-        content: plan.image.dockerfile.clone(),
-        executable: false,
-    }];
-    files.extend(plan.image.context_files().map(|f| GeneratedFile {
-        path: output.join(f.name),
-        content: f.content.to_string(),
-        executable: f.executable,
-    }));
-    write_generated(&files, force)?;
+    write_generated(&image_files(&plan.image, &output), force)?;
     s.ui.success(format!(
         "wrote Dockerfile, .dockerignore and robodev-entrypoint to {} (image tag {})",
         crate::ui::shown_path(&output),
