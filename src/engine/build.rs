@@ -178,7 +178,7 @@ impl BollardEngine {
                     }
                 ),
                 help: Some(
-                    "build on a Docker engine (Docker 18.09 or later), where robodev builds with                      BuildKit"
+                    "build on a Docker engine (Docker 18.09 or later), where robodev builds with BuildKit"
                         .into(),
                 ),
             });

@@ -93,7 +93,7 @@ pub(crate) fn connection_error(e: &bollard::errors::Error) -> Error {
                     .unwrap_or("the certificates do not match")
             ),
             help: Some(
-                "check the certificate DOCKER_CERT_PATH (or the docker context) holds: ca.pem must                  be the CA that signed the engine's certificate, cert.pem/key.pem a client                  certificate that CA signed"
+                "check the certificate DOCKER_CERT_PATH (or the docker context) holds: ca.pem must be the CA that signed the engine's certificate, cert.pem/key.pem a client certificate that CA signed"
                     .into(),
             ),
         };

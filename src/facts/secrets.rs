@@ -24,8 +24,8 @@ pub fn ssh_for_build() -> Result<(std::path::PathBuf, Vec<u8>)> {
         })
         .ok_or_else(|| {
             Error::usage_with_help(
-                "the profile has `ssh: true`, but no ssh agent is running here (SSH_AUTH_SOCK                  is not set to a socket)",
-                "start one and add your key: `eval \"$(ssh-agent)\"; ssh-add` (the key stays                  in the agent; the build only asks it to sign)",
+                "the profile has `ssh: true`, but no ssh agent is running here (SSH_AUTH_SOCK is not set to a socket)",
+                "start one and add your key: `eval \"$(ssh-agent)\"; ssh-add` (the key stays in the agent; the build only asks it to sign)",
             )
         })?;
     let path = crate::paths::expand_home("~/.ssh/known_hosts");
